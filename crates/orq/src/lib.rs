@@ -1,0 +1,1 @@
+//! The orq.ai Deployments SDK.
