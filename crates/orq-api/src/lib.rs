@@ -27,7 +27,9 @@ mod generated;
 #[allow(clippy::all, missing_docs)]
 mod generated_httpmock;
 
-pub use generated::{Client, ClientInfo, Error, ResponseValue, ByteStream};
+mod ext;
+
+pub use generated::{ByteStream, Client, ClientInfo, Error, ResponseValue};
 
 /// Request and response types of the API.
 pub mod types {

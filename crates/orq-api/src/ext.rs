@@ -1,0 +1,178 @@
+//! Hand-written conveniences on the generated types: message constructors,
+//! conversions and accessors. Kept beside the generated code, never inside it.
+
+use crate::types::{
+    AudioFormat, ChoiceMessage, DeploymentList, ImageDetail, ImageUrl, InputAudio, InputValue,
+    InvokeResponse, Message, StreamChoice, StreamChunk, ToolContent, UserContent, UserContentPart,
+};
+
+impl Message {
+    /// A system prompt.
+    pub fn system(content: impl Into<String>) -> Self {
+        Message::System { content: content.into(), name: None }
+    }
+
+    /// Developer instructions (for models that separate them from system prompts).
+    pub fn developer(content: impl Into<String>) -> Self {
+        Message::Developer { content: content.into(), name: None }
+    }
+
+    /// A user message: plain text, or parts built with [`UserContentPart`].
+    ///
+    /// ```
+    /// use orq_api::types::{Message, UserContentPart};
+    ///
+    /// let text = Message::user("Where is my order?");
+    /// let with_image = Message::user(vec![
+    ///     UserContentPart::text("What is in this picture?"),
+    ///     UserContentPart::image_url("https://example.com/cat.png"),
+    /// ]);
+    /// # let _ = (text, with_image);
+    /// ```
+    pub fn user(content: impl Into<UserContent>) -> Self {
+        Message::User { content: content.into(), name: None }
+    }
+
+    /// An earlier answer of the model, replayed as conversation history.
+    pub fn assistant(content: impl Into<String>) -> Self {
+        Message::Assistant {
+            audio: None,
+            content: Some(crate::types::AssistantContent::String(content.into())),
+            name: None,
+            refusal: None,
+            tool_calls: Vec::new(),
+        }
+    }
+
+    /// The result of the tool call `tool_call_id`.
+    pub fn tool(tool_call_id: impl Into<String>, content: impl Into<String>) -> Self {
+        Message::Tool { content: ToolContent::String(content.into()), tool_call_id: tool_call_id.into() }
+    }
+
+    /// Sets the author name of a developer, system, user or assistant message.
+    /// Tool messages have no name; they are returned unchanged.
+    pub fn with_name(mut self, author: impl Into<String>) -> Self {
+        match &mut self {
+            Message::Developer { name, .. }
+            | Message::System { name, .. }
+            | Message::User { name, .. }
+            | Message::Assistant { name, .. } => *name = Some(author.into()),
+            Message::Tool { .. } => {}
+        }
+        self
+    }
+}
+
+impl UserContentPart {
+    /// A text part.
+    pub fn text(text: impl Into<String>) -> Self {
+        UserContentPart::Text { text: text.into() }
+    }
+
+    /// An image part from an `https:` URL or a `data:image/...;base64,` URI.
+    pub fn image_url(url: impl Into<String>) -> Self {
+        UserContentPart::ImageUrl { image_url: ImageUrl { url: url.into(), detail: None } }
+    }
+
+    /// An image part with an explicit detail level.
+    pub fn image_url_with_detail(url: impl Into<String>, detail: ImageDetail) -> Self {
+        UserContentPart::ImageUrl { image_url: ImageUrl { url: url.into(), detail: Some(detail) } }
+    }
+
+    /// An audio part: base64 `data` in the given format.
+    pub fn input_audio(data: impl Into<String>, format: AudioFormat) -> Self {
+        UserContentPart::InputAudio { input_audio: InputAudio { data: data.into(), format } }
+    }
+}
+
+impl From<&str> for UserContent {
+    fn from(text: &str) -> Self {
+        UserContent::String(text.to_string())
+    }
+}
+
+impl From<String> for UserContent {
+    fn from(text: String) -> Self {
+        UserContent::String(text)
+    }
+}
+
+impl From<&str> for InputValue {
+    fn from(value: &str) -> Self {
+        InputValue::String(value.to_string())
+    }
+}
+
+impl From<String> for InputValue {
+    fn from(value: String) -> Self {
+        InputValue::String(value)
+    }
+}
+
+impl From<&String> for InputValue {
+    fn from(value: &String) -> Self {
+        InputValue::String(value.clone())
+    }
+}
+
+macro_rules! input_from_integer {
+    ($($int:ty),*) => {$(
+        impl From<$int> for InputValue {
+            fn from(value: $int) -> Self {
+                InputValue::Int64(i64::from(value))
+            }
+        }
+    )*};
+}
+input_from_integer!(i8, i16, i32, u8, u16, u32);
+
+impl From<f32> for InputValue {
+    fn from(value: f32) -> Self {
+        InputValue::Double(f64::from(value))
+    }
+}
+
+impl StreamChoice {
+    /// The text this piece adds (empty when it carries none).
+    pub fn text(&self) -> &str {
+        self.message.as_ref().and_then(|m| m.content.as_deref()).unwrap_or("")
+    }
+}
+
+impl StreamChunk {
+    /// The text the first choice adds in this chunk (empty when none).
+    pub fn text(&self) -> &str {
+        self.choices.first().map(StreamChoice::text).unwrap_or("")
+    }
+
+    /// Why the first choice stopped, when this chunk ends it.
+    pub fn finish_reason(&self) -> Option<&str> {
+        self.choices.first().and_then(|c| c.finish_reason.as_deref())
+    }
+}
+
+impl ChoiceMessage {
+    /// The text of the message, if it has any.
+    pub fn text(&self) -> Option<&str> {
+        match self {
+            ChoiceMessage::Content { content, .. } | ChoiceMessage::ToolCalls { content, .. } => {
+                content.as_deref()
+            }
+            ChoiceMessage::Image { .. } => None,
+        }
+    }
+}
+
+impl InvokeResponse {
+    /// The text of the first choice, if it has any.
+    pub fn text(&self) -> Option<&str> {
+        self.choices.first().and_then(|c| c.message.text())
+    }
+}
+
+impl DeploymentList {
+    /// The cursor for the next page (`starting_after`), when there is one.
+    pub fn next_cursor(&self) -> Option<&str> {
+        if self.has_more { self.data.last().map(|d| d.id.as_str()) } else { None }
+    }
+}
