@@ -2,8 +2,9 @@
 //! conversions and accessors. Kept beside the generated code, never inside it.
 
 use crate::types::{
-    AudioFormat, ChoiceMessage, DeploymentList, ImageDetail, ImageUrl, InputAudio, InputValue,
-    InvokeResponse, Message, StreamChoice, StreamChunk, ToolContent, UserContent, UserContentPart,
+    AudioFormat, ChoiceMessage, DeploymentList, DeploymentRequest, Document, ImageDetail, ImageUrl,
+    InputAudio, InputValue, InvokeResponse, Message, StreamChoice, StreamChunk, ToolContent, UserContent,
+    UserContentPart,
 };
 
 impl Message {
@@ -174,5 +175,36 @@ impl DeploymentList {
     /// The cursor for the next page (`starting_after`), when there is one.
     pub fn next_cursor(&self) -> Option<&str> {
         if self.has_more { self.data.last().map(|d| d.id.as_str()) } else { None }
+    }
+}
+
+impl DeploymentRequest {
+    /// A request for deployment `key` with nothing else set.
+    pub fn new(key: impl Into<String>) -> Self {
+        DeploymentRequest {
+            context: Default::default(),
+            documents: Vec::new(),
+            extra_params: Default::default(),
+            file_ids: Vec::new(),
+            inputs: Default::default(),
+            invoke_options: None,
+            key: key.into(),
+            messages: Vec::new(),
+            metadata: Default::default(),
+            prefix_messages: Vec::new(),
+            stream: None,
+        }
+    }
+}
+
+impl From<&str> for Document {
+    fn from(text: &str) -> Self {
+        Document { metadata: None, text: text.to_string() }
+    }
+}
+
+impl From<String> for Document {
+    fn from(text: String) -> Self {
+        Document { metadata: None, text }
     }
 }

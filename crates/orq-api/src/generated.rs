@@ -1505,18 +1505,32 @@ Runs the deployment and returns the whole generation. The service may also answe
 
 Sends a `POST` request to `/v2/deployments/invoke`
 
+Arguments:
+- `contact_id`: The contact this request is made for. Declared by the service; the orq facade sends it as the `X-ORQ-CONTACT-ID` header, where the service reads it.
+- `environment`: The environment to route to. Declared by the service; the orq facade sends the environment in the body's `context.environments`, where the service reads it.
+- `body`
 */
     pub async fn deployments_invoke<'a>(
         &'a self,
+        contact_id: Option<&'a str>,
+        environment: Option<&'a str>,
         body: &'a types::DeploymentRequest,
     ) -> Result<ResponseValue<types::InvokeResponse>, Error<()>> {
         let url = format!("{}/v2/deployments/invoke", self.baseurl,);
-        let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
+        let mut header_map = ::reqwest::header::HeaderMap::with_capacity(3usize);
         header_map
             .append(
                 ::reqwest::header::HeaderName::from_static("api-version"),
                 ::reqwest::header::HeaderValue::from_static(Self::api_version()),
             );
+        if let Some(value) = contact_id {
+            header_map.append("contactId", value.to_string().try_into()?);
+        }
+
+        if let Some(value) = environment {
+            header_map.append("environment", value.to_string().try_into()?);
+        }
+
         #[allow(unused_mut)]
         let mut request = self
             .client
@@ -1547,18 +1561,32 @@ Runs the deployment and sends the generation as server-sent events. Each event's
 
 Sends a `POST` request to `/v2/deployments/stream`
 
+Arguments:
+- `contact_id`: The contact this request is made for. Declared by the service; the orq facade sends it as the `X-ORQ-CONTACT-ID` header, where the service reads it.
+- `environment`: The environment to route to. Declared by the service; the orq facade sends the environment in the body's `context.environments`, where the service reads it.
+- `body`
 */
     pub async fn deployments_stream<'a>(
         &'a self,
+        contact_id: Option<&'a str>,
+        environment: Option<&'a str>,
         body: &'a types::DeploymentRequest,
     ) -> Result<ResponseValue<ByteStream>, Error<()>> {
         let url = format!("{}/v2/deployments/stream", self.baseurl,);
-        let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
+        let mut header_map = ::reqwest::header::HeaderMap::with_capacity(3usize);
         header_map
             .append(
                 ::reqwest::header::HeaderName::from_static("api-version"),
                 ::reqwest::header::HeaderValue::from_static(Self::api_version()),
             );
+        if let Some(value) = contact_id {
+            header_map.append("contactId", value.to_string().try_into()?);
+        }
+
+        if let Some(value) = environment {
+            header_map.append("environment", value.to_string().try_into()?);
+        }
+
         #[allow(unused_mut)]
         let mut request = self.client.post(url).json(&body).headers(header_map).build()?;
         let info = OperationInfo {

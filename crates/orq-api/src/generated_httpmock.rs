@@ -142,6 +142,28 @@ pub mod operations {
             self.0
         }
 
+        pub fn contact_id<'a, T>(self, value: T) -> Self
+        where
+            T: Into<Option<&'a str>>,
+        {
+            if let Some(value) = value.into() {
+                Self(self.0.header("contactId", value.to_string()))
+            } else {
+                Self(self.0.header_missing("contactId"))
+            }
+        }
+
+        pub fn environment<'a, T>(self, value: T) -> Self
+        where
+            T: Into<Option<&'a str>>,
+        {
+            if let Some(value) = value.into() {
+                Self(self.0.header("environment", value.to_string()))
+            } else {
+                Self(self.0.header_missing("environment"))
+            }
+        }
+
         pub fn body(self, value: &types::DeploymentRequest) -> Self {
             Self(self.0.json_body_obj(value))
         }
@@ -180,6 +202,28 @@ pub mod operations {
 
         pub fn into_inner(self) -> ::httpmock::When {
             self.0
+        }
+
+        pub fn contact_id<'a, T>(self, value: T) -> Self
+        where
+            T: Into<Option<&'a str>>,
+        {
+            if let Some(value) = value.into() {
+                Self(self.0.header("contactId", value.to_string()))
+            } else {
+                Self(self.0.header_missing("contactId"))
+            }
+        }
+
+        pub fn environment<'a, T>(self, value: T) -> Self
+        where
+            T: Into<Option<&'a str>>,
+        {
+            if let Some(value) = value.into() {
+                Self(self.0.header("environment", value.to_string()))
+            } else {
+                Self(self.0.header_missing("environment"))
+            }
         }
 
         pub fn body(self, value: &types::DeploymentRequest) -> Self {

@@ -43,17 +43,35 @@ pub mod mock {
     pub use crate::generated_httpmock::*;
 }
 
+/// A callback that sees each response's status and headers.
+pub type ResponseObserver = std::sync::Arc<dyn Fn(&reqwest::Response) + Send + Sync>;
+
 /// Per-call adjustments applied to every request a [`Client`] sends.
 ///
 /// The generated client carries one of these as its inner value; build a client
 /// per call (cheap: the `reqwest::Client` inside is reference-counted) to give
 /// one call its own timeout or headers.
-#[derive(Debug, Clone, Default)]
+#[derive(Clone, Default)]
 pub struct RequestOptions {
     /// Total time allowed for the request, overriding the `reqwest::Client`'s.
     pub timeout: Option<std::time::Duration>,
     /// Headers added to the request, replacing any of the same name.
     pub headers: reqwest::header::HeaderMap,
+    /// Called with every response as soon as its headers arrive, before the
+    /// generated code decodes (or rejects) it: the status and headers stay
+    /// available even when decoding fails.
+    pub on_response: Option<ResponseObserver>,
+}
+
+impl std::fmt::Debug for RequestOptions {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        // Header values marked sensitive (the API key) print as "Sensitive".
+        f.debug_struct("RequestOptions")
+            .field("timeout", &self.timeout)
+            .field("headers", &self.headers)
+            .field("on_response", &self.on_response.as_ref().map(|_| "Fn"))
+            .finish()
+    }
 }
 
 impl progenitor_client::ClientHooks<RequestOptions> for Client {
@@ -68,6 +86,17 @@ impl progenitor_client::ClientHooks<RequestOptions> for Client {
         }
         for (name, value) in &options.headers {
             request.headers_mut().insert(name.clone(), value.clone());
+        }
+        Ok(())
+    }
+
+    async fn post<E>(
+        &self,
+        result: &reqwest::Result<reqwest::Response>,
+        _info: &progenitor_client::OperationInfo,
+    ) -> Result<(), Error<E>> {
+        if let (Ok(response), Some(observe)) = (result, &self.inner().on_response) {
+            observe(response);
         }
         Ok(())
     }

@@ -1,0 +1,573 @@
+//! The client, its configuration, and the per-call plumbing every operation
+//! shares: headers, timeouts, retries, error translation and tracing.
+
+use std::fmt;
+use std::future::Future;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use reqwest::StatusCode;
+use reqwest::header::{self, HeaderMap, HeaderName, HeaderValue};
+use tracing::Instrument;
+
+use crate::deployments::Deployments;
+use crate::error::{self, Error};
+use crate::retry::{self, Failure, RetryPolicy};
+
+/// Where the official service lives.
+pub const DEFAULT_BASE_URL: &str = "https://my.orq.ai";
+/// The request timeout the upstream spec declares: generations can be slow.
+pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(600);
+/// How long to wait for a TCP/TLS connection.
+pub const DEFAULT_CONNECT_TIMEOUT: Duration = Duration::from_secs(30);
+/// How long a stream may stay silent before it is considered dead.
+pub const DEFAULT_STREAM_IDLE_TIMEOUT: Duration = Duration::from_secs(120);
+
+const CONTACT_ID_HEADER: &str = "x-orq-contact-id";
+
+/// An orq.ai API key. Its `Debug` and `Display` never show it.
+#[derive(Clone)]
+pub struct ApiKey(String);
+
+impl ApiKey {
+    /// Wraps a key.
+    pub fn new(key: impl Into<String>) -> Self {
+        ApiKey(key.into())
+    }
+
+    /// The key itself, for when you really need it.
+    pub fn expose(&self) -> &str {
+        &self.0
+    }
+}
+
+impl fmt::Debug for ApiKey {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("ApiKey(<redacted>)")
+    }
+}
+
+impl fmt::Display for ApiKey {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("<redacted>")
+    }
+}
+
+impl<S: Into<String>> From<S> for ApiKey {
+    fn from(key: S) -> Self {
+        ApiKey::new(key)
+    }
+}
+
+/// A client for the orq.ai API.
+///
+/// Cheap to clone (an `Arc` inside): clones share one connection pool and
+/// configuration. `Send + Sync`, so one client can serve a whole program.
+///
+/// ```no_run
+/// # async fn run() -> Result<(), orq::Error> {
+/// let client = orq::Client::from_env()?; // reads ORQ_API_KEY
+/// let page = client.deployments().list().limit(20).send().await?;
+/// for deployment in &page.data {
+///     println!("{} ({})", deployment.key, deployment.prompt_config.model);
+/// }
+/// # Ok(()) }
+/// ```
+#[derive(Clone)]
+pub struct Client {
+    pub(crate) inner: Arc<Inner>,
+}
+
+pub(crate) struct Inner {
+    http: reqwest::Client,
+    base_url: String,
+    /// Authorization (marked sensitive), user agent and the caller's extra headers.
+    headers: HeaderMap,
+    timeout: Duration,
+    pub(crate) stream_idle_timeout: Option<Duration>,
+    retry: RetryPolicy,
+    environment: Option<String>,
+    contact_id: Option<String>,
+}
+
+impl fmt::Debug for Client {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let inner = &self.inner;
+        f.debug_struct("Client")
+            .field("base_url", &inner.base_url)
+            .field("api_key", &"<redacted>")
+            .field("timeout", &inner.timeout)
+            .field("stream_idle_timeout", &inner.stream_idle_timeout)
+            .field("retry", &inner.retry)
+            .field("environment", &inner.environment)
+            .field("contact_id", &inner.contact_id)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Client {
+    /// A client with the given API key and default settings.
+    pub fn new(api_key: impl Into<ApiKey>) -> Result<Client, Error> {
+        Client::builder().api_key(api_key).build()
+    }
+
+    /// A client configured from the environment: `ORQ_API_KEY` (required),
+    /// `ORQ_BASE_URL`, `ORQ_ENVIRONMENT` and `ORQ_CONTACT_ID` (optional).
+    pub fn from_env() -> Result<Client, Error> {
+        Client::builder().from_env().build()
+    }
+
+    /// A builder to configure every setting.
+    pub fn builder() -> ClientBuilder {
+        ClientBuilder::default()
+    }
+
+    /// The deployments API: list, get_config, invoke and stream.
+    pub fn deployments(&self) -> Deployments<'_> {
+        Deployments::new(self)
+    }
+
+    /// The base URL requests go to.
+    pub fn base_url(&self) -> &str {
+        &self.inner.base_url
+    }
+
+    /// The client's default retry policy.
+    pub fn retry_policy(&self) -> &RetryPolicy {
+        &self.inner.retry
+    }
+
+    /// The environment written into request contexts by default.
+    pub fn environment(&self) -> Option<&str> {
+        self.inner.environment.as_deref()
+    }
+
+    /// Runs one operation: builds the per-call generated client, retries per
+    /// policy, translates errors, and traces each attempt.
+    ///
+    /// `call` sends one attempt with the generated client. `Ok(None)` means the
+    /// service answered 204 No Content. `decode` re-reads a body the generated
+    /// code failed to decode, to report where it went wrong.
+    pub(crate) async fn execute<T, E, F, Fut>(
+        &self,
+        operation: &'static str,
+        options: &CallOptions,
+        accept: &'static str,
+        decode: Redecode,
+        mut call: F,
+    ) -> Result<Option<orq_api::ResponseValue<T>>, Error>
+    where
+        E: serde::Serialize + fmt::Debug,
+        F: FnMut(orq_api::Client) -> Fut,
+        Fut: Future<Output = Result<orq_api::ResponseValue<T>, orq_api::Error<E>>>,
+    {
+        let streaming = accept == "text/event-stream";
+        let timeout = options.timeout.unwrap_or(self.inner.timeout);
+        let headers = self.call_headers(options, accept)?;
+        let policy = options.retry.as_ref().unwrap_or(&self.inner.retry);
+        let span = tracing::info_span!("orq", operation, attempts = tracing::field::Empty);
+        retry::run(policy, |attempt| {
+            span.record("attempts", attempt);
+            let observed = Arc::new(Mutex::new(None::<(StatusCode, HeaderMap)>));
+            let sink = observed.clone();
+            let api = orq_api::Client::new_with_client(
+                &self.inner.base_url,
+                self.inner.http.clone(),
+                orq_api::RequestOptions {
+                    // A stream's body may last far longer than any request timeout:
+                    // its headers get `timeout` below, its body the idle timeout.
+                    timeout: (!streaming).then_some(timeout),
+                    headers: headers.clone(),
+                    on_response: Some(Arc::new(move |response: &reqwest::Response| {
+                        *sink.lock().unwrap_or_else(|e| e.into_inner()) =
+                            Some((response.status(), response.headers().clone()));
+                    })),
+                },
+            );
+            let sent = call(api);
+            async move {
+                let started = Instant::now();
+                let result = match tokio::time::timeout(timeout, sent).await {
+                    Ok(result) => result,
+                    Err(_) => Err(orq_api::Error::Custom(TIMED_OUT.into())),
+                };
+                let meta = observed.lock().unwrap_or_else(|e| e.into_inner()).take();
+                let outcome = translate(operation, result, meta.as_ref(), timeout, decode).await;
+                let status = meta.as_ref().map(|(status, _)| status.as_u16());
+                let request_id = meta.as_ref().and_then(|(_, headers)| error::request_id(headers));
+                let latency_ms = started.elapsed().as_millis() as u64;
+                match &outcome {
+                    Ok(_) => {
+                        tracing::debug!(attempt, status, request_id, latency_ms, "orq request succeeded")
+                    }
+                    Err(failure) => tracing::debug!(
+                        attempt, status, request_id, latency_ms, error = %failure.error, "orq request failed"
+                    ),
+                }
+                outcome
+            }
+        })
+        .instrument(span.clone())
+        .await
+    }
+
+    /// Default headers, then the per-call ones; the contact id as a header.
+    fn call_headers(&self, options: &CallOptions, accept: &'static str) -> Result<HeaderMap, Error> {
+        let mut headers = self.inner.headers.clone();
+        headers.insert(header::ACCEPT, HeaderValue::from_static(accept));
+        if let Some(contact) = options.contact_id.as_deref().or(self.inner.contact_id.as_deref()) {
+            headers.insert(HeaderName::from_static(CONTACT_ID_HEADER), header_value("contact id", contact)?);
+        }
+        for (name, value) in &options.headers {
+            headers.insert(name.clone(), value.clone());
+        }
+        Ok(headers)
+    }
+
+    /// The environment for a call: its own, else the client's.
+    pub(crate) fn environment_for<'a>(&'a self, options: &'a CallOptions) -> Option<&'a str> {
+        options.environment.as_deref().or(self.inner.environment.as_deref())
+    }
+}
+
+/// Decodes a body again to find the path where it fails (`None` if it does not fail).
+pub(crate) type Redecode = fn(&'static str, &[u8]) -> Option<Error>;
+
+/// The [`Redecode`] for responses of type `T`.
+pub(crate) fn redecode<T: serde::de::DeserializeOwned>(what: &'static str, body: &[u8]) -> Option<Error> {
+    error::decode::<T>(what, body).err()
+}
+
+/// Marker for the whole-call timeout (the generated client has no variant of its own).
+const TIMED_OUT: &str = "orq: timed out";
+
+/// One attempt's result in our terms. Reads the body of unexpected responses.
+async fn translate<T, E>(
+    operation: &'static str,
+    result: Result<orq_api::ResponseValue<T>, orq_api::Error<E>>,
+    meta: Option<&(StatusCode, HeaderMap)>,
+    timeout: Duration,
+    decode: Redecode,
+) -> Result<Option<orq_api::ResponseValue<T>>, Failure>
+where
+    E: serde::Serialize + fmt::Debug,
+{
+    use orq_api::Error as Gen;
+    match result {
+        Ok(value) => Ok(Some(value)),
+        Err(Gen::UnexpectedResponse(response)) if response.status() == StatusCode::NO_CONTENT => Ok(None),
+        Err(Gen::UnexpectedResponse(response)) => {
+            let status = response.status();
+            let headers = response.headers().clone();
+            let body = response.bytes().await.map_err(|e| error::from_reqwest(e, Some(timeout)))?;
+            Err(Failure {
+                error: error::api_error(status, &headers, &body),
+                retry_after: retry::retry_after(&headers),
+            })
+        }
+        Err(Gen::ErrorResponse(value)) => {
+            let status = value.status();
+            let headers = value.headers().clone();
+            let body = serde_json::to_vec(value.as_ref()).unwrap_or_default();
+            Err(Failure {
+                error: error::api_error(status, &headers, &body),
+                retry_after: retry::retry_after(&headers),
+            })
+        }
+        Err(Gen::InvalidResponsePayload(body, serde_error)) => {
+            // A documented status whose body did not decode. When that status is an
+            // error (a proxy's HTML 500), report the status; else find the failing path.
+            if let Some((status, headers)) = meta.filter(|(status, _)| !status.is_success()) {
+                return Err(Failure {
+                    error: error::api_error(*status, headers, &body),
+                    retry_after: retry::retry_after(headers),
+                });
+            }
+            Err(decode(operation, &body)
+                .unwrap_or_else(|| Error::Decode {
+                    what: operation,
+                    path: String::new(),
+                    message: serde_error.to_string(),
+                    excerpt: error::excerpt(&body, 200),
+                })
+                .into())
+        }
+        Err(Gen::CommunicationError(e) | Gen::ResponseBodyError(e) | Gen::InvalidUpgrade(e)) => {
+            Err(error::from_reqwest(e, Some(timeout)).into())
+        }
+        Err(Gen::Custom(message)) if message == TIMED_OUT => {
+            Err(Error::Timeout { after: Some(timeout) }.into())
+        }
+        Err(Gen::InvalidRequest(message) | Gen::Custom(message)) => {
+            Err(Error::InvalidRequest(message).into())
+        }
+    }
+}
+
+fn header_value(what: &str, value: &str) -> Result<HeaderValue, Error> {
+    HeaderValue::from_str(value).map_err(|_| {
+        Error::InvalidRequest(format!("the {what} contains characters not allowed in an HTTP header"))
+    })
+}
+
+/// Settings of one call that override the client's. Every request builder has
+/// the methods that fill it (`retry`, `timeout`, `header`, `contact_id`, ...).
+#[derive(Debug, Clone, Default)]
+pub(crate) struct CallOptions {
+    pub retry: Option<RetryPolicy>,
+    pub timeout: Option<Duration>,
+    pub headers: HeaderMap,
+    pub environment: Option<String>,
+    pub contact_id: Option<String>,
+    /// An invalid header given to a builder method, reported by `send`.
+    pub invalid: Option<String>,
+}
+
+impl CallOptions {
+    pub(crate) fn add_header(&mut self, name: &str, value: &str) {
+        match (HeaderName::from_bytes(name.as_bytes()), HeaderValue::from_str(value)) {
+            (Ok(name), Ok(value)) => {
+                self.headers.insert(name, value);
+            }
+            _ => self.invalid = Some(format!("header `{name}` is not a valid HTTP header")),
+        }
+    }
+
+    pub(crate) fn check(&self) -> Result<(), Error> {
+        match &self.invalid {
+            Some(message) => Err(Error::InvalidRequest(message.clone())),
+            None => Ok(()),
+        }
+    }
+}
+
+/// Adds the per-call option methods to a request builder with a `options: CallOptions` field.
+macro_rules! call_options {
+    ($builder:ident $(<$lt:lifetime $(, $param:ident)?>)?) => {
+        impl$(<$lt $(, $param)?>)? $builder$(<$lt $(, $param)?>)? {
+            /// Uses this retry policy for this call instead of the client's.
+            pub fn retry(mut self, policy: $crate::RetryPolicy) -> Self {
+                self.options.retry = Some(policy);
+                self
+            }
+
+            /// Uses this timeout for this call instead of the client's. For a
+            /// stream it limits the wait for the response to start.
+            pub fn timeout(mut self, timeout: std::time::Duration) -> Self {
+                self.options.timeout = Some(timeout);
+                self
+            }
+
+            /// Adds a header to this call (an invalid name or value is reported by `send`).
+            pub fn header(mut self, name: &str, value: &str) -> Self {
+                self.options.add_header(name, value);
+                self
+            }
+
+            /// Sends this contact id (header `X-ORQ-CONTACT-ID`) instead of the client's.
+            pub fn contact_id(mut self, contact_id: impl Into<String>) -> Self {
+                self.options.contact_id = Some(contact_id.into());
+                self
+            }
+        }
+    };
+}
+pub(crate) use call_options;
+
+/// Builds a [`Client`]. Every setting has a default that suits most programs;
+/// only the API key is required.
+///
+/// ```
+/// use std::time::Duration;
+///
+/// let client = orq::Client::builder()
+///     .api_key("my-key")
+///     .timeout(Duration::from_secs(120))
+///     .environment("production")
+///     .retry(orq::RetryPolicy::default().max_retries(4))
+///     .build()?;
+/// # Ok::<(), orq::Error>(())
+/// ```
+#[derive(Clone)]
+pub struct ClientBuilder {
+    base_url: String,
+    api_key: Option<ApiKey>,
+    timeout: Duration,
+    connect_timeout: Duration,
+    stream_idle_timeout: Option<Duration>,
+    retry: RetryPolicy,
+    http: Option<reqwest::Client>,
+    user_agent: String,
+    headers: Vec<(String, String)>,
+    environment: Option<String>,
+    contact_id: Option<String>,
+}
+
+impl Default for ClientBuilder {
+    fn default() -> Self {
+        ClientBuilder {
+            base_url: DEFAULT_BASE_URL.to_string(),
+            api_key: None,
+            timeout: DEFAULT_TIMEOUT,
+            connect_timeout: DEFAULT_CONNECT_TIMEOUT,
+            stream_idle_timeout: Some(DEFAULT_STREAM_IDLE_TIMEOUT),
+            retry: RetryPolicy::default(),
+            http: None,
+            user_agent: concat!("orq-rs/", env!("CARGO_PKG_VERSION")).to_string(),
+            headers: Vec::new(),
+            environment: None,
+            contact_id: None,
+        }
+    }
+}
+
+impl fmt::Debug for ClientBuilder {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("ClientBuilder")
+            .field("base_url", &self.base_url)
+            .field("api_key", &self.api_key.as_ref().map(|_| "<redacted>"))
+            .field("timeout", &self.timeout)
+            .field("retry", &self.retry)
+            .finish_non_exhaustive()
+    }
+}
+
+impl ClientBuilder {
+    /// Reads `ORQ_API_KEY`, `ORQ_BASE_URL`, `ORQ_ENVIRONMENT` and `ORQ_CONTACT_ID`,
+    /// where set and not empty.
+    pub fn from_env(mut self) -> Self {
+        let var = |name| std::env::var(name).ok().filter(|v: &String| !v.trim().is_empty());
+        if let Some(key) = var("ORQ_API_KEY") {
+            self.api_key = Some(ApiKey::new(key));
+        }
+        if let Some(url) = var("ORQ_BASE_URL") {
+            self.base_url = url;
+        }
+        if let Some(environment) = var("ORQ_ENVIRONMENT") {
+            self.environment = Some(environment);
+        }
+        if let Some(contact_id) = var("ORQ_CONTACT_ID") {
+            self.contact_id = Some(contact_id);
+        }
+        self
+    }
+
+    /// The API key (required).
+    pub fn api_key(mut self, key: impl Into<ApiKey>) -> Self {
+        self.api_key = Some(key.into());
+        self
+    }
+
+    /// The service URL (default `https://my.orq.ai`).
+    pub fn base_url(mut self, url: impl Into<String>) -> Self {
+        self.base_url = url.into();
+        self
+    }
+
+    /// Total time allowed for a request, retries not included (default 600 s).
+    /// For a stream it limits the wait for the response to start.
+    pub fn timeout(mut self, timeout: Duration) -> Self {
+        self.timeout = timeout;
+        self
+    }
+
+    /// Time allowed to open a connection (default 30 s). Ignored with [`Self::http_client`].
+    pub fn connect_timeout(mut self, timeout: Duration) -> Self {
+        self.connect_timeout = timeout;
+        self
+    }
+
+    /// How long a stream may send nothing before it fails (default 120 s; `None`: forever).
+    pub fn stream_idle_timeout(mut self, timeout: Option<Duration>) -> Self {
+        self.stream_idle_timeout = timeout;
+        self
+    }
+
+    /// The default retry policy (see [`RetryPolicy`]).
+    pub fn retry(mut self, policy: RetryPolicy) -> Self {
+        self.retry = policy;
+        self
+    }
+
+    /// Turns retries off.
+    pub fn no_retries(self) -> Self {
+        self.retry(RetryPolicy::none())
+    }
+
+    /// Sends requests with this `reqwest::Client` (proxies, TLS settings, a
+    /// shared pool). Its own timeouts and default headers still apply.
+    pub fn http_client(mut self, client: reqwest::Client) -> Self {
+        self.http = Some(client);
+        self
+    }
+
+    /// The `User-Agent` header (default `orq-rs/<version>`).
+    pub fn user_agent(mut self, user_agent: impl Into<String>) -> Self {
+        self.user_agent = user_agent.into();
+        self
+    }
+
+    /// A header sent with every request.
+    pub fn default_header(mut self, name: impl Into<String>, value: impl Into<String>) -> Self {
+        self.headers.push((name.into(), value.into()));
+        self
+    }
+
+    /// The environment written into every request's `context.environments`.
+    pub fn environment(mut self, environment: impl Into<String>) -> Self {
+        self.environment = Some(environment.into());
+        self
+    }
+
+    /// The contact id sent with every request (header `X-ORQ-CONTACT-ID`).
+    pub fn contact_id(mut self, contact_id: impl Into<String>) -> Self {
+        self.contact_id = Some(contact_id.into());
+        self
+    }
+
+    /// Checks the settings and builds the client.
+    pub fn build(self) -> Result<Client, Error> {
+        let key = self.api_key.ok_or_else(|| {
+            Error::InvalidRequest("no API key: set ORQ_API_KEY or call ClientBuilder::api_key".into())
+        })?;
+        if key.expose().trim().is_empty() {
+            return Err(Error::InvalidRequest("the API key is empty".into()));
+        }
+        let base_url = self.base_url.trim_end_matches('/').to_string();
+        match reqwest::Url::parse(&base_url) {
+            Ok(url) if matches!(url.scheme(), "http" | "https") && url.has_host() => {}
+            _ => return Err(Error::InvalidRequest(format!("base URL `{base_url}` is not an http(s) URL"))),
+        }
+
+        let mut headers = HeaderMap::new();
+        let mut auth = header_value("API key", &format!("Bearer {}", key.expose()))?;
+        auth.set_sensitive(true);
+        headers.insert(header::AUTHORIZATION, auth);
+        headers.insert(header::USER_AGENT, header_value("user agent", &self.user_agent)?);
+        for (name, value) in &self.headers {
+            let name = HeaderName::from_bytes(name.as_bytes())
+                .map_err(|_| Error::InvalidRequest(format!("`{name}` is not a valid header name")))?;
+            headers.insert(name, header_value("default header", value)?);
+        }
+
+        let http = match self.http {
+            Some(http) => http,
+            None => reqwest::Client::builder()
+                .connect_timeout(self.connect_timeout)
+                .build()
+                .map_err(|e| Error::InvalidRequest(format!("could not build the HTTP client: {e}")))?,
+        };
+        Ok(Client {
+            inner: Arc::new(Inner {
+                http,
+                base_url,
+                headers,
+                timeout: self.timeout,
+                stream_idle_timeout: self.stream_idle_timeout,
+                retry: self.retry,
+                environment: self.environment,
+                contact_id: self.contact_id,
+            }),
+        })
+    }
+}

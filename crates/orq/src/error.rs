@@ -1,0 +1,193 @@
+//! The one error type of the SDK, and the translation of transport and
+//! progenitor errors into it.
+
+use std::time::Duration;
+
+/// How much of a response body an error keeps: enough to read an HTML error
+/// page's title or a JSON error, small enough to log.
+const BODY_EXCERPT_LIMIT: usize = 2048;
+
+/// Everything that can go wrong when calling orq.ai.
+///
+/// Errors never contain the API key.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum Error {
+    /// The service answered with an error status.
+    #[error("orq.ai returned {status}{}: {message}", code.as_deref().map(|c| format!(" ({c})")).unwrap_or_default())]
+    Api {
+        /// The HTTP status.
+        status: reqwest::StatusCode,
+        /// The error message: the `message` of a JSON error body, or the start of the raw body.
+        message: String,
+        /// The `code` of a JSON error body, when there is one.
+        code: Option<String>,
+        /// The response body as received (truncated to a couple of kilobytes).
+        body: String,
+        /// The request id the service or a proxy sent back, for support tickets.
+        request_id: Option<String>,
+    },
+
+    /// The request, or the wait for the next stream event, took too long.
+    #[error("request timed out{}", after.map(|d| format!(" after {d:?}")).unwrap_or_default())]
+    Timeout {
+        /// The limit that was exceeded, when known.
+        after: Option<Duration>,
+    },
+
+    /// The request could not be sent or the connection broke.
+    #[error("connection to orq.ai failed: {0}")]
+    Connection(#[source] reqwest::Error),
+
+    /// A response arrived but its body is not what the API describes.
+    #[error("could not decode the {what} response at `{path}`: {message} (body starts with: {excerpt})")]
+    Decode {
+        /// What was being decoded, such as `invoke`.
+        what: &'static str,
+        /// JSON path of the value that failed, such as `choices[0].message`.
+        path: String,
+        /// What serde found wrong there.
+        message: String,
+        /// The start of the body.
+        excerpt: String,
+    },
+
+    /// A stream ended early, sent something unreadable, went quiet or reported an error.
+    #[error("stream failed: {0}")]
+    Stream(#[from] StreamError),
+
+    /// The request was rejected before sending: fix the arguments.
+    #[error("invalid request: {0}")]
+    InvalidRequest(String),
+}
+
+/// What went wrong in a stream that had started.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum StreamError {
+    /// The body ended before `[DONE]`: the generation is incomplete.
+    #[error("the stream ended before [DONE] after {events} events; the generation is incomplete")]
+    Truncated {
+        /// Events received before the end.
+        events: usize,
+    },
+    /// An event's data is neither a chunk nor `[DONE]`.
+    #[error("event {index} is not a valid chunk at `{path}`: {message} (data starts with: {excerpt})")]
+    Malformed {
+        /// Position of the event in the stream (from 0).
+        index: usize,
+        /// JSON path of the value that failed.
+        path: String,
+        /// What was wrong.
+        message: String,
+        /// The start of the event's data.
+        excerpt: String,
+    },
+    /// No bytes arrived for longer than the stream idle timeout.
+    #[error("no data for {0:?}")]
+    Idle(Duration),
+    /// The service sent an error in the middle of the stream.
+    #[error("the service reported an error: {message}")]
+    ErrorEvent {
+        /// The error message.
+        message: String,
+        /// The error code, when given.
+        code: Option<String>,
+    },
+    /// The connection broke while reading the stream.
+    #[error("reading the stream failed: {0}")]
+    Transport(#[source] reqwest::Error),
+    /// The stream is not valid UTF-8.
+    #[error("the stream is not valid UTF-8: {0}")]
+    Utf8(#[source] std::str::Utf8Error),
+}
+
+impl Error {
+    /// The HTTP status, for [`Error::Api`].
+    pub fn status(&self) -> Option<reqwest::StatusCode> {
+        match self {
+            Error::Api { status, .. } => Some(*status),
+            _ => None,
+        }
+    }
+
+    /// Whether the service rejected the API key (401 or 403).
+    pub fn is_unauthorized(&self) -> bool {
+        matches!(self.status().map(|s| s.as_u16()), Some(401 | 403))
+    }
+
+    /// Whether the deployment (or another resource) was not found (404).
+    pub fn is_not_found(&self) -> bool {
+        self.status() == Some(reqwest::StatusCode::NOT_FOUND)
+    }
+}
+
+/// A `reqwest::Error` turned into ours; timeouts get their own variant.
+pub(crate) fn from_reqwest(error: reqwest::Error, timeout: Option<Duration>) -> Error {
+    if error.is_timeout() {
+        Error::Timeout { after: timeout }
+    } else {
+        Error::Connection(error.without_url())
+    }
+}
+
+/// Builds [`Error::Api`] from a status, headers and raw body.
+pub(crate) fn api_error(
+    status: reqwest::StatusCode,
+    headers: &reqwest::header::HeaderMap,
+    body: &[u8],
+) -> Error {
+    #[derive(serde::Deserialize)]
+    struct Body {
+        message: Option<serde_json::Value>,
+        error: Option<serde_json::Value>,
+        code: Option<serde_json::Value>,
+    }
+    let text = excerpt(body, BODY_EXCERPT_LIMIT);
+    let parsed = serde_json::from_slice::<Body>(body).ok();
+    let as_text = |v: serde_json::Value| match v {
+        serde_json::Value::String(s) => s,
+        other => other.to_string(),
+    };
+    let (message, code) = match parsed {
+        Some(Body { message, error, code }) => {
+            (message.or(error).map(as_text), code.filter(|c| !c.is_null()).map(as_text))
+        }
+        None => (None, None),
+    };
+    let message = message.unwrap_or_else(|| {
+        let trimmed = text.trim();
+        if trimmed.is_empty() {
+            status.canonical_reason().unwrap_or("no message").to_string()
+        } else {
+            excerpt(trimmed.as_bytes(), 200)
+        }
+    });
+    Error::Api { status, message, code, body: text, request_id: request_id(headers) }
+}
+
+/// The request id a response carries, under the names services and proxies use.
+pub(crate) fn request_id(headers: &reqwest::header::HeaderMap) -> Option<String> {
+    ["x-request-id", "x-orq-request-id", "request-id", "x-amzn-requestid", "cf-ray"]
+        .iter()
+        .find_map(|name| headers.get(*name))
+        .and_then(|v| v.to_str().ok())
+        .map(str::to_string)
+}
+
+/// Decodes a JSON body, reporting the path that failed.
+pub(crate) fn decode<T: serde::de::DeserializeOwned>(what: &'static str, body: &[u8]) -> Result<T, Error> {
+    let mut deserializer = serde_json::Deserializer::from_slice(body);
+    serde_path_to_error::deserialize(&mut deserializer).map_err(|e| Error::Decode {
+        what,
+        path: e.path().to_string(),
+        message: e.inner().to_string(),
+        excerpt: excerpt(body, 200),
+    })
+}
+
+/// The first `limit` bytes of `body` as text, cut at a character boundary.
+pub(crate) fn excerpt(body: &[u8], limit: usize) -> String {
+    let text = String::from_utf8_lossy(&body[..body.len().min(limit)]).into_owned();
+    if body.len() > limit { format!("{text}…") } else { text }
+}

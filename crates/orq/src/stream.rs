@@ -1,0 +1,350 @@
+//! Server-sent events to chunks: the stream returned by
+//! `client.deployments().stream(..).send()`.
+//!
+//! Layers, bottom up: the response body (bytes) with an idle timeout, sseer's
+//! SSE parser (line ends, multi-line data, comments, `event`/`id`/`retry`),
+//! then our rules: `[DONE]` ends the stream, an error event is an error item,
+//! and a body that ends before `[DONE]` is an error item, never a short success.
+
+use std::pin::Pin;
+use std::task::{Context, Poll};
+use std::time::Duration;
+
+use bytes::Bytes;
+use futures::{Stream, StreamExt};
+use orq_api::types::{Provider, Retrieval, StreamChunk, ToolCall};
+
+use crate::error::{Error, StreamError, excerpt};
+
+/// The end-of-stream marker the service sends as the last event's data.
+const DONE: &str = "[DONE]";
+
+type ByteStream = Pin<Box<dyn Stream<Item = reqwest::Result<Bytes>> + Send + Sync>>;
+
+/// The chunks of a streamed generation, as they arrive.
+///
+/// A `Stream` of `Result<StreamChunk, Error>`. It ends (`None`) after the
+/// service's `[DONE]`; if the connection ends before that, or sends an error,
+/// the last item is an `Err`. Dropping it closes the connection.
+#[must_use = "a stream does nothing unless polled"]
+pub struct ChunkStream {
+    inner: Pin<Box<dyn Stream<Item = Result<StreamChunk, Error>> + Send>>,
+    request_id: Option<String>,
+}
+
+impl std::fmt::Debug for ChunkStream {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ChunkStream").field("request_id", &self.request_id).finish_non_exhaustive()
+    }
+}
+
+/// Why the byte layer ended: the transport failed or went quiet.
+#[derive(Debug)]
+enum BodyError {
+    Transport(reqwest::Error),
+    Idle(Duration),
+}
+
+impl std::fmt::Display for BodyError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            BodyError::Transport(e) => e.fmt(f),
+            BodyError::Idle(after) => write!(f, "no data for {after:?}"),
+        }
+    }
+}
+
+/// Where the chunk layer is.
+struct State<S> {
+    events: S,
+    index: usize,
+    finished: bool,
+}
+
+impl ChunkStream {
+    pub(crate) fn new(body: ByteStream, idle: Option<Duration>, request_id: Option<String>) -> Self {
+        ChunkStream::from_events(sseer::EventStream::new(with_idle_timeout(body, idle)), request_id)
+    }
+
+    fn from_events<S>(events: S, request_id: Option<String>) -> Self
+    where
+        S: Stream<Item = Result<sseer::event::Event, sseer::errors::EventStreamError<BodyError>>>
+            + Send
+            + Unpin
+            + 'static,
+    {
+        let state = State { events, index: 0, finished: false };
+        let inner = futures::stream::unfold(state, |mut state| async move {
+            if state.finished {
+                return None;
+            }
+            loop {
+                let item = match state.events.next().await {
+                    None => Err(StreamError::Truncated { events: state.index }.into()),
+                    Some(Err(sseer::errors::EventStreamError::Transport(BodyError::Transport(e)))) => {
+                        Err(StreamError::Transport(e.without_url()).into())
+                    }
+                    Some(Err(sseer::errors::EventStreamError::Transport(BodyError::Idle(after)))) => {
+                        Err(StreamError::Idle(after).into())
+                    }
+                    Some(Err(sseer::errors::EventStreamError::Utf8Error(e))) => {
+                        Err(StreamError::Utf8(e).into())
+                    }
+                    Some(Ok(event)) => {
+                        let index = state.index;
+                        state.index += 1;
+                        match interpret(&event, index) {
+                            Event::Done => return None,
+                            Event::Chunk(chunk) => Ok(*chunk),
+                            Event::Skip => continue,
+                            Event::Failed(error) => Err(error),
+                        }
+                    }
+                };
+                // After an error there is nothing trustworthy left to read.
+                state.finished = item.is_err();
+                return Some((item, state));
+            }
+        });
+        ChunkStream { inner: Box::pin(inner), request_id }
+    }
+
+    /// The request id the service sent with the response headers, if any.
+    pub fn request_id(&self) -> Option<&str> {
+        self.request_id.as_deref()
+    }
+
+    /// Reads the whole stream and joins the text of the first choice.
+    ///
+    /// ```no_run
+    /// # async fn run(client: orq::Client) -> Result<(), orq::Error> {
+    /// let text = client.deployments().stream("support-bot").send().await?.collect_text().await?;
+    /// # let _ = text;
+    /// # Ok(()) }
+    /// ```
+    pub async fn collect_text(self) -> Result<String, Error> {
+        Ok(self.collect_message().await?.text)
+    }
+
+    /// Reads the whole stream and folds the chunks into the final message.
+    pub async fn collect_message(mut self) -> Result<StreamedMessage, Error> {
+        let mut message = StreamedMessage::default();
+        while let Some(chunk) = self.next().await {
+            message.push(chunk?);
+        }
+        Ok(message)
+    }
+}
+
+impl Stream for ChunkStream {
+    type Item = Result<StreamChunk, Error>;
+
+    fn poll_next(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Self::Item>> {
+        self.inner.as_mut().poll_next(cx)
+    }
+}
+
+/// A streamed generation folded into one message (first choice).
+#[derive(Debug, Clone, Default, PartialEq)]
+#[non_exhaustive]
+pub struct StreamedMessage {
+    /// The generation id.
+    pub id: Option<String>,
+    /// The model that answered.
+    pub model: Option<String>,
+    /// The provider that served it.
+    pub provider: Option<Provider>,
+    /// All text, joined.
+    pub text: String,
+    /// Tool calls, in the order they arrived.
+    pub tool_calls: Vec<ToolCall>,
+    /// Why generation stopped, from the last chunk that said.
+    pub finish_reason: Option<String>,
+    /// Knowledge-base chunks the service reported.
+    pub retrievals: Vec<Retrieval>,
+    /// How many chunks arrived.
+    pub chunks: usize,
+}
+
+impl StreamedMessage {
+    /// Adds one chunk.
+    pub fn push(&mut self, chunk: StreamChunk) {
+        self.chunks += 1;
+        if chunk.id.is_some() {
+            self.id = chunk.id;
+        }
+        if chunk.model.is_some() {
+            self.model = chunk.model;
+        }
+        if chunk.provider.is_some() {
+            self.provider = chunk.provider;
+        }
+        self.retrievals.extend(chunk.retrievals);
+        if let Some(choice) = chunk.choices.into_iter().next() {
+            if let Some(message) = choice.message {
+                if let Some(text) = message.content {
+                    self.text.push_str(&text);
+                }
+                self.tool_calls.extend(message.tool_calls);
+            }
+            if choice.finish_reason.is_some() {
+                self.finish_reason = choice.finish_reason;
+            }
+        }
+    }
+}
+
+enum Event {
+    Done,
+    Chunk(Box<StreamChunk>),
+    Skip,
+    Failed(Error),
+}
+
+/// What one SSE event means.
+fn interpret(event: &sseer::event::Event, index: usize) -> Event {
+    let data: &str = &event.data;
+    if &*event.event == "error" {
+        return Event::Failed(error_event(data));
+    }
+    let trimmed = data.trim();
+    if trimmed == DONE {
+        return Event::Done;
+    }
+    if trimmed.is_empty() {
+        return Event::Skip;
+    }
+    // Errors sent as plain data events look like {"error": ...}; checking for the
+    // word first keeps the normal path to a single parse.
+    if trimmed.contains("\"error\"")
+        && let Ok(serde_json::Value::Object(object)) = serde_json::from_str::<serde_json::Value>(trimmed)
+        && object.contains_key("error")
+        && !object.contains_key("choices")
+    {
+        return Event::Failed(error_event(trimmed));
+    }
+    let mut deserializer = serde_json::Deserializer::from_str(trimmed);
+    match serde_path_to_error::deserialize::<_, StreamChunk>(&mut deserializer) {
+        Ok(chunk) => Event::Chunk(Box::new(chunk)),
+        Err(e) => Event::Failed(
+            StreamError::Malformed {
+                index,
+                path: e.path().to_string(),
+                message: e.inner().to_string(),
+                excerpt: excerpt(trimmed.as_bytes(), 200),
+            }
+            .into(),
+        ),
+    }
+}
+
+/// An error event's data: `{"error": {"message", "code"}}`, `{"message", "code"}` or text.
+fn error_event(data: &str) -> Error {
+    let value: serde_json::Value = serde_json::from_str(data).unwrap_or(serde_json::Value::Null);
+    let object = value.get("error").filter(|e| e.is_object()).unwrap_or(&value);
+    let text = |v: &serde_json::Value| match v {
+        serde_json::Value::String(s) => Some(s.clone()),
+        serde_json::Value::Null => None,
+        other => Some(other.to_string()),
+    };
+    let message = object
+        .get("message")
+        .and_then(text)
+        .or_else(|| value.get("error").and_then(text))
+        .unwrap_or_else(|| excerpt(data.trim().as_bytes(), 200));
+    let code = object.get("code").and_then(text);
+    StreamError::ErrorEvent { message, code }.into()
+}
+
+/// Fails the body with [`BodyError::Idle`] when no bytes arrive for `idle`.
+fn with_idle_timeout(
+    body: ByteStream,
+    idle: Option<Duration>,
+) -> impl Stream<Item = Result<Bytes, BodyError>> + Send + Unpin + 'static {
+    Box::pin(futures::stream::unfold(Some(body), move |body| async move {
+        let mut body = body?;
+        let next = match idle {
+            Some(limit) => match tokio::time::timeout(limit, body.next()).await {
+                Ok(next) => next,
+                Err(_) => return Some((Err(BodyError::Idle(limit)), None)),
+            },
+            None => body.next().await,
+        };
+        match next? {
+            Ok(bytes) => Some((Ok(bytes), Some(body))),
+            Err(e) => Some((Err(BodyError::Transport(e)), None)),
+        }
+    }))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn stream_of(parts: Vec<&'static [u8]>) -> ChunkStream {
+        let body: ByteStream =
+            Box::pin(futures::stream::iter(parts.into_iter().map(|p| Ok(Bytes::from_static(p)))));
+        ChunkStream::new(body, None, None)
+    }
+
+    async fn items(stream: ChunkStream) -> Vec<Result<StreamChunk, Error>> {
+        stream.collect().await
+    }
+
+    const BODY: &[u8] = b": keep-alive\r\n\
+        data: {\"id\":\"a\",\"choices\":[{\"index\":0,\"message\":{\"role\":\"assistant\",\"content\":\"Hel\"}}]}\r\n\r\n\
+        event: message\nid: 7\nretry: 10\n\
+        data: {\"choices\":[{\"index\":0,\n\
+        data: \"message\":{\"role\":\"assistant\",\"content\":\"lo\"},\"finish_reason\":\"stop\"}]}\n\n\
+        data: [DONE]\r\r";
+
+    #[tokio::test]
+    async fn parses_every_split_of_the_body() {
+        for split in 0..=BODY.len() {
+            let (a, b) = BODY.split_at(split);
+            let stream = stream_of(vec![a, b]);
+            let message = stream.collect_message().await.unwrap_or_else(|e| panic!("split {split}: {e}"));
+            assert_eq!(message.text, "Hello", "split {split}");
+            assert_eq!(message.finish_reason.as_deref(), Some("stop"));
+            assert_eq!(message.chunks, 2);
+        }
+    }
+
+    #[tokio::test]
+    async fn a_body_without_done_is_an_error() {
+        for end in [BODY.len() - 12, BODY.len() - 3, 40, 0] {
+            let got = items(stream_of(vec![&BODY[..end]])).await;
+            let last = got.last().expect("at least the error item");
+            assert!(
+                matches!(last, Err(Error::Stream(StreamError::Truncated { .. }))),
+                "cut at {end}: {last:?}"
+            );
+        }
+    }
+
+    #[tokio::test]
+    async fn error_events_and_bad_data_are_error_items() {
+        let got =
+            items(stream_of(vec![b"event: error\ndata: {\"message\":\"quota\",\"code\":\"429\"}\n\n"])).await;
+        assert!(
+            matches!(&got[..], [Err(Error::Stream(StreamError::ErrorEvent { message, code: Some(code) }))]
+            if message == "quota" && code == "429")
+        );
+
+        let got = items(stream_of(vec![b"data: {\"error\":{\"message\":\"boom\"}}\n\n"])).await;
+        assert!(
+            matches!(&got[..], [Err(Error::Stream(StreamError::ErrorEvent { message, .. }))] if message == "boom")
+        );
+
+        let got = items(stream_of(vec![b"data: {\"choices\": 5}\n\n"])).await;
+        assert!(
+            matches!(&got[..], [Err(Error::Stream(StreamError::Malformed { index: 0, path, .. }))] if path == "choices")
+        );
+    }
+
+    #[tokio::test]
+    async fn nothing_is_read_after_done() {
+        let got = items(stream_of(vec![b"data: [DONE]\n\ndata: {\"choices\": 5}\n\n"])).await;
+        assert!(got.is_empty(), "{got:?}");
+    }
+}

@@ -1,0 +1,195 @@
+//! Tests of `spec_diff` on small inline documents and on the upstream reference.
+use super::*;
+use serde_json::json;
+
+/// OpenAPI 3.1 JSON, inline schemas, `type: [x, "null"]`.
+const UPSTREAM: &str = include_str!("upstream-fixture.json");
+
+fn upstream() -> Value {
+    let mut doc = parse(UPSTREAM, false).expect("valid JSON");
+    add_trivial_ops(&mut doc);
+    doc
+}
+
+/// OpenAPI 3.0 YAML, `$ref`s, `nullable`, unquoted status codes, `integer`.
+const OURS: &str = include_str!("ours-fixture.yaml");
+
+fn add_trivial_ops(doc: &mut Value) {
+    for path in ["/v2/deployments/get_config", "/v2/deployments/stream"] {
+        doc["paths"][path] = json!({"post": {"responses": {"200": {"description": "ok"}}}});
+    }
+}
+
+fn ours() -> Value {
+    let mut doc = parse(OURS, false).expect("valid YAML");
+    add_trivial_ops(&mut doc);
+    doc
+}
+
+fn texts(findings: &[Finding]) -> Vec<&str> {
+    findings.iter().map(|f| f.text.as_str()).collect()
+}
+
+#[test]
+fn equivalent_documents_differ_only_in_notes() {
+    let report = diff(&ours(), &upstream());
+    assert!(report.missing.is_empty(), "{}", render(&report));
+    assert!(report.diffs.is_empty(), "{}", render(&report));
+    let notes = texts(&report.notes);
+    for expected in [
+        "param query:limit: ours integer, upstream number (narrowed)",
+        "response 200 application/json: data[].count: ours integer, upstream number (narrowed)",
+        "response 200 application/json: data[].tools[].id: ours integer, upstream number (narrowed)",
+        "response 401 (no content) not in ours",
+        "response 204 (no content) not in ours",
+    ] {
+        assert!(notes.contains(&expected), "no note {expected:?} in {notes:#?}");
+    }
+    assert!(!report.fails(true));
+}
+
+#[test]
+fn missing_field_and_subtree() {
+    let mut doc = ours();
+    let schemas = &mut doc["components"]["schemas"];
+    schemas["UserMessage"]["properties"].as_object_mut().unwrap().remove("name");
+    schemas["Deployment"]["properties"].as_object_mut().unwrap().remove("tools");
+    let report = diff(&doc, &upstream());
+    assert_eq!(
+        texts(&report.missing),
+        [
+            "response 200 application/json: data[].tools (+3 nested)",
+            "request application/json: messages[]<role=user>.name",
+        ]
+    );
+    assert!(report.fails(false));
+}
+
+#[test]
+fn missing_variant_enum_value_param_and_operation() {
+    let mut doc = ours();
+    // Ours has variants developer and user, upstream system and user.
+    doc["components"]["schemas"]["SystemMessage"]["properties"]["role"]["enum"] = json!(["developer"]);
+    doc["components"]["schemas"]["Invoke"]["properties"]["finish_reason"]["enum"] = json!(["stop", "error"]);
+    doc["paths"]["/v2/deployments"]["get"]["parameters"].as_array_mut().unwrap().remove(1);
+    doc["paths"].as_object_mut().unwrap().remove("/v2/deployments/stream");
+    let report = diff(&doc, &upstream());
+    let missing = texts(&report.missing);
+    for expected in [
+        "request application/json: messages[]<role=system> (+2 nested)",
+        "response 200 application/json: finish_reason: enum lacks length",
+        "param query:starting_after",
+        "operation missing from our spec",
+    ] {
+        assert!(missing.contains(&expected), "no {expected:?} in {missing:#?}");
+    }
+    assert_eq!(missing.len(), 4, "{missing:#?}");
+    assert!(
+        texts(&report.notes).contains(&"response 200 application/json: finish_reason: enum has extra error")
+    );
+}
+
+#[test]
+fn type_required_nullable_differences_fail_only_when_strict() {
+    let mut doc = ours();
+    let props = &mut doc["components"]["schemas"]["Deployment"]["properties"];
+    props["description"] = json!({"type": "boolean"});
+    props["count"] = json!({"type": "string"});
+    doc["components"]["schemas"]["Deployment"]["required"] = json!(["id", "count"]);
+    let report = diff(&doc, &upstream());
+    assert!(report.missing.is_empty(), "{}", render(&report));
+    assert_eq!(
+        texts(&report.diffs),
+        [
+            "response 200 application/json: data[].count: type ours string, upstream number",
+            "response 200 application/json: data[].count: required ours true, upstream false",
+            "response 200 application/json: data[].description: type ours boolean, upstream string",
+            "response 200 application/json: data[].description: nullable ours false, upstream true",
+        ]
+    );
+    assert!(!report.fails(false) && report.fails(true));
+}
+
+#[test]
+fn merged_alternatives_match_tagged_ones() {
+    let mut doc = ours();
+    doc["components"]["schemas"]["Message"] = json!({
+        "type": "object", "required": ["role"],
+        "properties": {
+            "role": {"type": "string", "enum": ["system", "user"]},
+            "name": {"type": "string"},
+            "content": {"$ref": "#/components/schemas/UserContent"}
+        }
+    });
+    let report = diff(&doc, &upstream());
+    assert!(report.missing.is_empty(), "{}", render(&report));
+    assert!(texts(&report.diffs).contains(
+        &"request application/json: messages[]<role=user>.content: required ours false, upstream true"
+    ));
+}
+
+#[test]
+fn untyped_upstream_matches_anything_and_render_groups() {
+    let mut up = upstream();
+    up["components"]["schemas"]["Invoke"]["properties"]["finish_reason"] = json!({});
+    let report = diff(&ours(), &up);
+    assert!(report.missing.is_empty() && report.diffs.is_empty(), "{}", render(&report));
+    let text = render(&report);
+    assert!(text.starts_with("GET /v2/deployments\n  note "), "{text}");
+    assert!(text.ends_with("summary: 0 missing, 0 differences, 5 notes (4 operations)\n"), "{text}");
+}
+
+#[test]
+fn upstream_reference_against_itself() {
+    let path = crate::workspace_root().join("../shared/reference/orq-openapi-2025-04.yaml");
+    if !path.exists() {
+        println!("skipped: {} not found", path.display());
+        return;
+    }
+    let doc = load(&path).expect("upstream reference parses");
+    let report = diff(&doc, &doc);
+    assert!(
+        report.missing.is_empty() && report.diffs.is_empty() && report.notes.is_empty(),
+        "{}",
+        render(&report)
+    );
+}
+
+#[test]
+fn status_falls_back_to_range_or_default() {
+    let mut doc = ours();
+    doc["paths"]["/v2/deployments"]["get"]["responses"]["4XX"] = json!({"description": "client error"});
+    let report = diff(&doc, &upstream());
+    let notes = texts(&report.notes);
+    assert!(!notes.iter().any(|n| n.contains("401") || n.contains("4XX")), "{notes:#?}");
+}
+
+#[test]
+fn required_names_apply_across_all_of_and_are_never_invented() {
+    let mut up = upstream();
+    let schema = &mut up["paths"]["/v2/deployments"]["get"]["responses"]["200"]["content"]["application/json"]
+        ["schema"];
+    schema["properties"]["data"]["items"]["properties"]["tools"]["items"]["allOf"]
+        .as_array_mut()
+        .unwrap()
+        .push(json!({"required": ["id"]}));
+    up["components"]["schemas"]["Invoke"]["required"] = json!(["ghost"]);
+    let report = diff(&ours(), &up);
+    assert!(report.missing.is_empty(), "{}", render(&report));
+    assert_eq!(
+        texts(&report.diffs),
+        ["response 200 application/json: data[].tools[].id: required ours false, upstream true"]
+    );
+}
+
+#[test]
+fn free_form_object_in_ours_is_a_difference_not_missing() {
+    let mut doc = ours();
+    doc["components"]["schemas"]["Tool"] = json!({"type": "object"});
+    let report = diff(&doc, &upstream());
+    assert!(report.missing.is_empty(), "{}", render(&report));
+    assert_eq!(
+        texts(&report.diffs),
+        ["response 200 application/json: data[].tools[]: ours is free-form, upstream has 2 nested paths"]
+    );
+}
