@@ -1,0 +1,761 @@
+//! Request validation and response construction for the deployment endpoints.
+//!
+//! Everything here is plain `serde_json`: the mock deliberately does not share types with
+//! the SDK so that it checks the SDK's wire format independently.
+
+use serde_json::{Map, Value, json};
+
+use crate::deployment::Deployment;
+use crate::util;
+
+/// An error answered over HTTP as `{"message": ..., "code": ...}`.
+#[derive(Debug, Clone, PartialEq)]
+pub(crate) struct ApiError {
+    pub(crate) status: u16,
+    pub(crate) code: String,
+    pub(crate) message: String,
+}
+
+impl ApiError {
+    pub(crate) fn new(status: u16, code: &str, message: impl Into<String>) -> Self {
+        ApiError { status, code: code.to_owned(), message: message.into() }
+    }
+
+    fn invalid(message: impl Into<String>) -> Self {
+        Self::new(400, "invalid_request", message)
+    }
+
+    pub(crate) fn body(&self) -> Value {
+        json!({"message": self.message, "code": self.code})
+    }
+}
+
+/// A validated body of `get_config`, `invoke` or `stream`.
+#[derive(Debug, Clone)]
+pub(crate) struct DeploymentRequest {
+    pub(crate) key: String,
+    pub(crate) inputs: Map<String, Value>,
+    pub(crate) prefix_messages: Vec<Value>,
+    pub(crate) messages: Vec<Value>,
+    pub(crate) documents: Vec<Value>,
+    pub(crate) include_retrievals: bool,
+}
+
+fn type_name(value: &Value) -> &'static str {
+    match value {
+        Value::Null => "null",
+        Value::Bool(_) => "a boolean",
+        Value::Number(_) => "a number",
+        Value::String(_) => "a string",
+        Value::Array(_) => "an array",
+        Value::Object(_) => "an object",
+    }
+}
+
+fn expect<'a>(
+    value: &'a Value,
+    path: &str,
+    what: &str,
+    ok: impl Fn(&'a Value) -> bool,
+) -> Result<&'a Value, ApiError> {
+    if ok(value) {
+        Ok(value)
+    } else {
+        Err(ApiError::invalid(format!("`{path}` must be {what}, got {}", type_name(value))))
+    }
+}
+
+/// Returns the field unless it is absent or `null`.
+fn field<'a>(object: &'a Map<String, Value>, name: &str) -> Option<&'a Value> {
+    object.get(name).filter(|v| !v.is_null())
+}
+
+fn required<'a>(object: &'a Map<String, Value>, name: &str, path: &str) -> Result<&'a Value, ApiError> {
+    field(object, name).ok_or_else(|| ApiError::invalid(format!("missing required field `{path}.{name}`")))
+}
+
+fn string_enum(value: &Value, path: &str, allowed: &[&str]) -> Result<(), ApiError> {
+    let s = expect(value, path, "a string", Value::is_string)?;
+    let s = s.as_str().unwrap_or_default();
+    if allowed.contains(&s) {
+        Ok(())
+    } else {
+        Err(ApiError::invalid(format!("`{path}` must be one of {allowed:?}, got {s:?}")))
+    }
+}
+
+/// Parses and validates a request body. Unknown fields are ignored; `null` counts as absent.
+pub(crate) fn parse_request(body: &[u8]) -> Result<DeploymentRequest, ApiError> {
+    if body.iter().all(u8::is_ascii_whitespace) {
+        return Err(ApiError::new(400, "invalid_json", "the request body is empty; expected a JSON object"));
+    }
+    let value: Value = serde_json::from_slice(body).map_err(|e| {
+        ApiError::new(400, "invalid_json", format!("the request body is not valid JSON: {e}"))
+    })?;
+    let Value::Object(object) = value else {
+        return Err(ApiError::invalid(format!(
+            "the request body must be a JSON object, got {}",
+            type_name(&value)
+        )));
+    };
+    let key = field(&object, "key").ok_or_else(|| ApiError::invalid("missing required field `key`"))?;
+    let key = expect(key, "key", "a string", Value::is_string)?.as_str().unwrap_or_default().to_owned();
+    if let Some(stream) = field(&object, "stream") {
+        expect(stream, "stream", "a boolean", Value::is_boolean)?;
+    }
+    let mut inputs = Map::new();
+    if let Some(value) = field(&object, "inputs") {
+        let map = expect(value, "inputs", "an object", Value::is_object)?;
+        for (name, input) in map.as_object().into_iter().flatten() {
+            expect(input, &format!("inputs.{name}"), "a string, a number or a boolean", |v| {
+                v.is_string() || v.is_number() || v.is_boolean()
+            })?;
+            inputs.insert(name.clone(), input.clone());
+        }
+    }
+    for name in ["context", "metadata", "extra_params"] {
+        if let Some(value) = field(&object, name) {
+            expect(value, name, "an object", Value::is_object)?;
+        }
+    }
+    let prefix_messages = message_list(&object, "prefix_messages")?;
+    let messages = message_list(&object, "messages")?;
+    if let Some(value) = field(&object, "file_ids") {
+        let ids = expect(value, "file_ids", "an array", Value::is_array)?;
+        for (i, id) in ids.as_array().into_iter().flatten().enumerate() {
+            expect(id, &format!("file_ids[{i}]"), "a string", Value::is_string)?;
+        }
+    }
+    let mut documents = Vec::new();
+    if let Some(value) = field(&object, "documents") {
+        let list = expect(value, "documents", "an array", Value::is_array)?;
+        for (i, doc) in list.as_array().into_iter().flatten().enumerate() {
+            let path = format!("documents[{i}]");
+            let map = expect(doc, &path, "an object", Value::is_object)?.as_object().expect("checked");
+            expect(required(map, "text", &path)?, &format!("{path}.text"), "a string", Value::is_string)?;
+            if let Some(meta) = field(map, "metadata") {
+                let meta_path = format!("{path}.metadata");
+                let meta =
+                    expect(meta, &meta_path, "an object", Value::is_object)?.as_object().expect("checked");
+                for name in ["file_name", "file_type"] {
+                    if let Some(v) = field(meta, name) {
+                        expect(v, &format!("{meta_path}.{name}"), "a string", Value::is_string)?;
+                    }
+                }
+                if let Some(v) = field(meta, "page_number") {
+                    expect(v, &format!("{meta_path}.page_number"), "a number", Value::is_number)?;
+                }
+            }
+            documents.push(doc.clone());
+        }
+    }
+    let mut include_retrievals = false;
+    if let Some(options) = field(&object, "invoke_options") {
+        let options =
+            expect(options, "invoke_options", "an object", Value::is_object)?.as_object().expect("checked");
+        if let Some(v) = field(options, "include_retrievals") {
+            include_retrievals =
+                expect(v, "invoke_options.include_retrievals", "a boolean", Value::is_boolean)?
+                    .as_bool()
+                    .unwrap_or_default();
+        }
+    }
+    Ok(DeploymentRequest { key, inputs, prefix_messages, messages, documents, include_retrievals })
+}
+
+fn message_list(object: &Map<String, Value>, name: &str) -> Result<Vec<Value>, ApiError> {
+    let Some(value) = field(object, name) else {
+        return Ok(Vec::new());
+    };
+    let list = expect(value, name, "an array", Value::is_array)?.as_array().expect("checked");
+    for (i, message) in list.iter().enumerate() {
+        validate_message(message, &format!("{name}[{i}]"))?;
+    }
+    Ok(list.clone())
+}
+
+fn validate_message(message: &Value, path: &str) -> Result<(), ApiError> {
+    let map = expect(message, path, "an object", Value::is_object)?.as_object().expect("checked");
+    let role = required(map, "role", path)?;
+    string_enum(role, &format!("{path}.role"), &["developer", "system", "user", "assistant", "tool"])?;
+    if let Some(name) = field(map, "name") {
+        expect(name, &format!("{path}.name"), "a string", Value::is_string)?;
+    }
+    let content_path = format!("{path}.content");
+    match role.as_str().unwrap_or_default() {
+        "developer" | "system" => {
+            expect(required(map, "content", path)?, &content_path, "a string", Value::is_string)?;
+        }
+        "user" => {
+            let content = expect(
+                required(map, "content", path)?,
+                &content_path,
+                "a string or an array of content parts",
+                |v| v.is_string() || v.is_array(),
+            )?;
+            for (i, part) in content.as_array().into_iter().flatten().enumerate() {
+                validate_user_part(part, &format!("{content_path}[{i}]"))?;
+            }
+        }
+        "assistant" => {
+            if let Some(content) = field(map, "content") {
+                let content =
+                    expect(content, &content_path, "a string, null or an array of content parts", |v| {
+                        v.is_string() || v.is_array()
+                    })?;
+                for (i, part) in content.as_array().into_iter().flatten().enumerate() {
+                    let part_path = format!("{content_path}[{i}]");
+                    let part_map = expect(part, &part_path, "an object", Value::is_object)?
+                        .as_object()
+                        .expect("checked");
+                    let kind = required(part_map, "type", &part_path)?;
+                    string_enum(kind, &format!("{part_path}.type"), &["text", "refusal"])?;
+                    let text_field = kind.as_str().unwrap_or_default();
+                    expect(
+                        required(part_map, text_field, &part_path)?,
+                        &format!("{part_path}.{text_field}"),
+                        "a string",
+                        Value::is_string,
+                    )?;
+                }
+            }
+            if let Some(refusal) = field(map, "refusal") {
+                expect(refusal, &format!("{path}.refusal"), "a string", Value::is_string)?;
+            }
+            if let Some(audio) = field(map, "audio") {
+                let audio_path = format!("{path}.audio");
+                let audio =
+                    expect(audio, &audio_path, "an object", Value::is_object)?.as_object().expect("checked");
+                expect(
+                    required(audio, "id", &audio_path)?,
+                    &format!("{audio_path}.id"),
+                    "a string",
+                    Value::is_string,
+                )?;
+            }
+            if let Some(calls) = field(map, "tool_calls") {
+                let calls_path = format!("{path}.tool_calls");
+                let calls = expect(calls, &calls_path, "an array", Value::is_array)?;
+                for (i, call) in calls.as_array().into_iter().flatten().enumerate() {
+                    validate_tool_call(call, &format!("{calls_path}[{i}]"))?;
+                }
+            }
+        }
+        "tool" => {
+            let content = expect(
+                required(map, "content", path)?,
+                &content_path,
+                "a string or an array of strings",
+                |v| v.is_string() || v.is_array(),
+            )?;
+            for (i, part) in content.as_array().into_iter().flatten().enumerate() {
+                expect(part, &format!("{content_path}[{i}]"), "a string", Value::is_string)?;
+            }
+            expect(
+                required(map, "tool_call_id", path)?,
+                &format!("{path}.tool_call_id"),
+                "a string",
+                Value::is_string,
+            )?;
+        }
+        _ => unreachable!("role checked above"),
+    }
+    Ok(())
+}
+
+fn validate_user_part(part: &Value, path: &str) -> Result<(), ApiError> {
+    let map = expect(part, path, "an object", Value::is_object)?.as_object().expect("checked");
+    let kind = required(map, "type", path)?;
+    string_enum(kind, &format!("{path}.type"), &["text", "image_url", "input_audio"])?;
+    match kind.as_str().unwrap_or_default() {
+        "text" => {
+            expect(required(map, "text", path)?, &format!("{path}.text"), "a string", Value::is_string)?;
+        }
+        "image_url" => {
+            let inner_path = format!("{path}.image_url");
+            let inner =
+                expect(required(map, "image_url", path)?, &inner_path, "an object", Value::is_object)?
+                    .as_object()
+                    .expect("checked");
+            expect(
+                required(inner, "url", &inner_path)?,
+                &format!("{inner_path}.url"),
+                "a string",
+                Value::is_string,
+            )?;
+            if let Some(detail) = field(inner, "detail") {
+                string_enum(detail, &format!("{inner_path}.detail"), &["low", "high", "auto"])?;
+            }
+        }
+        _ => {
+            let inner_path = format!("{path}.input_audio");
+            let inner =
+                expect(required(map, "input_audio", path)?, &inner_path, "an object", Value::is_object)?
+                    .as_object()
+                    .expect("checked");
+            expect(
+                required(inner, "data", &inner_path)?,
+                &format!("{inner_path}.data"),
+                "a string",
+                Value::is_string,
+            )?;
+            string_enum(
+                required(inner, "format", &inner_path)?,
+                &format!("{inner_path}.format"),
+                &["mp3", "wav"],
+            )?;
+        }
+    }
+    Ok(())
+}
+
+fn validate_tool_call(call: &Value, path: &str) -> Result<(), ApiError> {
+    let map = expect(call, path, "an object", Value::is_object)?.as_object().expect("checked");
+    expect(required(map, "id", path)?, &format!("{path}.id"), "a string", Value::is_string)?;
+    string_enum(required(map, "type", path)?, &format!("{path}.type"), &["function"])?;
+    let function_path = format!("{path}.function");
+    let function = expect(required(map, "function", path)?, &function_path, "an object", Value::is_object)?
+        .as_object()
+        .expect("checked");
+    for name in ["name", "arguments"] {
+        if let Some(v) = field(function, name) {
+            expect(v, &format!("{function_path}.{name}"), "a string", Value::is_string)?;
+        }
+    }
+    Ok(())
+}
+
+// ---------------------------------------------------------------------------------------
+// Templating and message conversion
+// ---------------------------------------------------------------------------------------
+
+/// Replaces `{{name}}` (and `{{ name }}`) placeholders with values from `inputs`.
+/// Strings are inserted as is, numbers and booleans as their JSON text; unknown
+/// placeholders are left untouched.
+pub(crate) fn substitute(template: &str, inputs: &Map<String, Value>) -> String {
+    let mut out = String::with_capacity(template.len());
+    let mut rest = template;
+    while let Some(start) = rest.find("{{") {
+        out.push_str(&rest[..start]);
+        let after = &rest[start + 2..];
+        let Some(end) = after.find("}}") else {
+            out.push_str(&rest[start..]);
+            return out;
+        };
+        let name = after[..end].trim();
+        match inputs.get(name) {
+            Some(Value::String(s)) => out.push_str(s),
+            Some(other) => out.push_str(&other.to_string()),
+            None => out.push_str(&rest[start..start + 2 + end + 2]),
+        }
+        rest = &after[end + 2..];
+    }
+    out.push_str(rest);
+    out
+}
+
+fn substitute_content(content: &Value, inputs: &Map<String, Value>) -> Value {
+    match content {
+        Value::String(s) => Value::String(substitute(s, inputs)),
+        Value::Array(parts) => Value::Array(
+            parts
+                .iter()
+                .map(|part| {
+                    let mut part = part.clone();
+                    if let Some(Value::String(text)) = part.get_mut("text") {
+                        *text = substitute(text, inputs);
+                    }
+                    part
+                })
+                .collect(),
+        ),
+        other => other.clone(),
+    }
+}
+
+/// Converts a request message into the response (`get_config`) message shape.
+///
+/// * `developer` becomes `system` (the response role enum has no `developer`);
+/// * `input_audio` parts become text parts `"[input_audio <format>]"` and assistant
+///   `refusal` parts become text parts (the response part enum only has text and image_url);
+/// * a missing/`null` assistant content becomes `""`; a tool message's array of strings
+///   becomes text parts; `name` and `tool_call_id` are dropped.
+fn to_config_message(message: &Value) -> Value {
+    let role = message["role"].as_str().unwrap_or_default();
+    let content = &message["content"];
+    let converted = match content {
+        Value::String(s) => Value::String(s.clone()),
+        Value::Array(parts) => Value::Array(
+            parts
+                .iter()
+                .map(|part| match part {
+                    Value::String(s) => json!({"type": "text", "text": s}),
+                    _ => match part["type"].as_str().unwrap_or_default() {
+                        "text" => json!({"type": "text", "text": part["text"]}),
+                        "refusal" => json!({"type": "text", "text": part["refusal"]}),
+                        "image_url" => {
+                            let mut image = json!({"url": part["image_url"]["url"]});
+                            if let Some(detail) = part["image_url"].get("detail") {
+                                image["detail"] = detail.clone();
+                            }
+                            json!({"type": "image_url", "image_url": image})
+                        }
+                        _ => json!({
+                            "type": "text",
+                            "text": format!(
+                                "[input_audio {}]",
+                                part["input_audio"]["format"].as_str().unwrap_or_default()
+                            ),
+                        }),
+                    },
+                })
+                .collect(),
+        ),
+        _ => Value::String(String::new()),
+    };
+    let role = if role == "developer" { "system" } else { role };
+    let mut out = json!({"role": role, "content": converted});
+    if let Some(Value::Array(calls)) = message.get("tool_calls") {
+        out["tool_calls"] = Value::Array(
+            calls
+                .iter()
+                .map(|call| {
+                    json!({
+                        "id": call["id"],
+                        "type": "function",
+                        "function": {
+                            "name": call["function"]["name"].as_str().unwrap_or_default(),
+                            "arguments": call["function"]["arguments"].as_str().unwrap_or_default(),
+                        }
+                    })
+                })
+                .collect(),
+        );
+    }
+    out
+}
+
+/// The message list of a `get_config` answer: the deployment's system messages, then
+/// `prefix_messages`, then the remaining prompt messages, then the request's `messages`.
+pub(crate) fn rendered_messages(deployment: &Deployment, request: &DeploymentRequest) -> Vec<Value> {
+    let prompt: Vec<Value> = deployment
+        .config()
+        .messages
+        .iter()
+        .map(|m| {
+            let mut out = json!({
+                "role": m.role,
+                "content": substitute_content(&m.content, &request.inputs),
+            });
+            if let Some(calls) = &m.tool_calls {
+                out["tool_calls"] = Value::Array(calls.clone());
+            }
+            out
+        })
+        .collect();
+    let (system, rest): (Vec<Value>, Vec<Value>) = prompt.into_iter().partition(|m| m["role"] == "system");
+    system
+        .into_iter()
+        .chain(request.prefix_messages.iter().map(to_config_message))
+        .chain(rest)
+        .chain(request.messages.iter().map(to_config_message))
+        .collect()
+}
+
+/// Plain text of a response-shaped message content (image parts become `[image]`).
+fn content_text(content: &Value) -> String {
+    match content {
+        Value::String(s) => s.clone(),
+        Value::Array(parts) => parts
+            .iter()
+            .map(|part| match part["type"].as_str() {
+                Some("image_url") => "[image]".to_owned(),
+                _ => part["text"].as_str().unwrap_or_default().to_owned(),
+            })
+            .collect::<Vec<_>>()
+            .join(" "),
+        _ => String::new(),
+    }
+}
+
+fn tools_of(deployment: &Deployment) -> Vec<Value> {
+    deployment
+        .config()
+        .tools
+        .iter()
+        .map(|tool| {
+            let function = &tool["function"];
+            let mut out = json!({
+                "type": "function",
+                "function": {"name": function["name"], "parameters": function["parameters"]},
+            });
+            if let Some(description) = function.get("description") {
+                out["function"]["description"] = description.clone();
+            }
+            out
+        })
+        .collect()
+}
+
+/// The body of `POST /v2/deployments/get_config`.
+pub(crate) fn get_config_body(deployment: &Deployment, request: &DeploymentRequest) -> Value {
+    let config = deployment.config();
+    json!({
+        "id": deployment.id_or_empty(),
+        "provider": config.provider,
+        "model": config.model,
+        "type": config.model_type,
+        "version": deployment.version_str(),
+        "messages": rendered_messages(deployment, request),
+        "parameters": config.model_parameters,
+        "tools": tools_of(deployment),
+    })
+}
+
+// ---------------------------------------------------------------------------------------
+// Completions
+// ---------------------------------------------------------------------------------------
+
+/// What the fake model answers.
+#[derive(Debug, Clone, PartialEq)]
+pub(crate) enum Completion {
+    /// A text answer (`type: "content"`).
+    Text(String),
+    /// A single function call (`type: "tool_calls"`).
+    ToolCall { id: String, name: String, arguments: String },
+    /// A generated image (`type: "image"`), for `image` deployments.
+    Image { url: String },
+}
+
+/// Computes the deterministic answer for a request.
+pub(crate) fn complete(deployment: &Deployment, request: &DeploymentRequest) -> Completion {
+    let messages = rendered_messages(deployment, request);
+    let config = deployment.config();
+    let last_user = messages.iter().rev().find(|m| m["role"] == "user");
+    let user_text = last_user.map(|m| content_text(&m["content"]));
+
+    if config.model_type == "image" {
+        let prompt = user_text.unwrap_or_default();
+        let hash = util::fnv1a(prompt.as_bytes(), util::fnv1a(deployment.key().as_bytes(), 0));
+        return Completion::Image { url: format!("https://mock.orq.invalid/images/{hash:016x}.png") };
+    }
+
+    if let Some(last) = messages.last().filter(|m| m["role"] == "user") {
+        let text = content_text(&last["content"]);
+        if let Some(call) = tool_call_for(deployment, &text) {
+            return call;
+        }
+    }
+
+    let mut answer = format!("Mock reply from {} ({}/{}).", deployment.key(), config.provider, config.model);
+    let system: Vec<String> = messages
+        .iter()
+        .filter(|m| m["role"] == "system")
+        .map(|m| content_text(&m["content"]))
+        .filter(|s| !s.is_empty())
+        .collect();
+    if !system.is_empty() {
+        answer.push_str(&format!(" Instructions: \"{}\"", system.join(" ")));
+    }
+    let last_turn = messages.iter().rev().find(|m| m["role"] == "user" || m["role"] == "tool");
+    match last_turn {
+        Some(m) if m["role"] == "tool" => {
+            answer.push_str(&format!(" Tool result: \"{}\"", content_text(&m["content"])));
+        }
+        Some(m) => answer.push_str(&format!(" You said: \"{}\"", content_text(&m["content"]))),
+        None => answer.push_str(" You said nothing."),
+    }
+    Completion::Text(answer)
+}
+
+/// A tool call when the user's text mentions one of the deployment's tools by name.
+/// Required string arguments get the text following the tool's name (or the whole text),
+/// numbers the first number found there (or 0), booleans `false`, anything else `null`.
+fn tool_call_for(deployment: &Deployment, text: &str) -> Option<Completion> {
+    deployment.config().tools.iter().find_map(|tool| {
+        let function = &tool["function"];
+        let name = function["name"].as_str()?;
+        let position = text.find(name)?;
+        let rest = text[position + name.len()..]
+            .trim_matches(|c: char| c.is_whitespace() || c.is_ascii_punctuation());
+        let rest = if rest.is_empty() { text } else { rest };
+        let mut arguments = Map::new();
+        for required in
+            function["parameters"]["required"].as_array().into_iter().flatten().filter_map(Value::as_str)
+        {
+            let kind = function["parameters"]["properties"][required]["type"].as_str();
+            let value = match kind {
+                Some("string") => Value::String(rest.to_owned()),
+                Some("integer") | Some("number") => {
+                    let digits: String = rest
+                        .chars()
+                        .skip_while(|c| !c.is_ascii_digit())
+                        .take_while(char::is_ascii_digit)
+                        .collect();
+                    json!(digits.parse::<u64>().unwrap_or(0))
+                }
+                Some("boolean") => Value::Bool(false),
+                _ => Value::Null,
+            };
+            arguments.insert(required.to_owned(), value);
+        }
+        let hash = util::fnv1a(text.as_bytes(), util::fnv1a(name.as_bytes(), 7));
+        Some(Completion::ToolCall {
+            id: format!("call_{hash:016x}"),
+            name: name.to_owned(),
+            arguments: Value::Object(arguments).to_string(),
+        })
+    })
+}
+
+/// Retrieval results for the request's documents, best match first.
+///
+/// `search_score` is the fraction of the last user message's words found in the document
+/// (rounded to 3 decimals); `file_name` defaults to `document-<n>.txt`, `file_type` to `txt`
+/// and `page_number` to `null`.
+pub(crate) fn retrievals(deployment: &Deployment, request: &DeploymentRequest) -> Vec<Value> {
+    let messages = rendered_messages(deployment, request);
+    let query = messages
+        .iter()
+        .rev()
+        .find(|m| m["role"] == "user")
+        .map(|m| content_text(&m["content"]))
+        .unwrap_or_default();
+    let words = |text: &str| -> Vec<String> {
+        text.split(|c: char| !c.is_alphanumeric()).filter(|w| !w.is_empty()).map(str::to_lowercase).collect()
+    };
+    let query_words = words(&query);
+    let mut scored: Vec<(f64, Value)> = request
+        .documents
+        .iter()
+        .enumerate()
+        .map(|(i, doc)| {
+            let text = doc["text"].as_str().unwrap_or_default();
+            let doc_words = words(text);
+            let hits = query_words.iter().filter(|w| doc_words.contains(w)).count();
+            let score = if query_words.is_empty() {
+                0.0
+            } else {
+                (hits as f64 / query_words.len() as f64 * 1000.0).round() / 1000.0
+            };
+            let meta = &doc["metadata"];
+            let file_name =
+                meta["file_name"].as_str().map_or_else(|| format!("document-{}.txt", i + 1), str::to_owned);
+            let item = json!({
+                "document": text,
+                "metadata": {
+                    "file_name": file_name,
+                    "page_number": meta.get("page_number").cloned().unwrap_or(Value::Null),
+                    "file_type": meta["file_type"].as_str().unwrap_or("txt"),
+                    "search_score": score,
+                }
+            });
+            (score, item)
+        })
+        .collect();
+    scored.sort_by(|a, b| b.0.total_cmp(&a.0));
+    scored.into_iter().map(|(_, item)| item).collect()
+}
+
+/// The `object` field for a deployment's model type.
+pub(crate) fn object_kind(deployment: &Deployment) -> &'static str {
+    match deployment.model_type() {
+        "completion" => "completion",
+        "vision" => "vision",
+        "image" => "image",
+        _ => "chat",
+    }
+}
+
+/// The `message` of an invoke `choices[0]`.
+pub(crate) fn invoke_message(completion: &Completion) -> (Value, &'static str) {
+    match completion {
+        Completion::Text(text) => (json!({"type": "content", "role": "assistant", "content": text}), "stop"),
+        Completion::ToolCall { id, name, arguments } => (
+            json!({
+                "type": "tool_calls",
+                "role": "assistant",
+                "content": null,
+                "tool_calls": [{
+                    "id": id,
+                    "index": 0,
+                    "type": "function",
+                    "function": {"name": name, "arguments": arguments},
+                }],
+            }),
+            "tool_calls",
+        ),
+        Completion::Image { url } => (json!({"type": "image", "role": "assistant", "url": url}), "stop"),
+    }
+}
+
+/// The `message` objects of the non-final stream chunks.
+pub(crate) fn stream_messages(completion: &Completion) -> Vec<Value> {
+    match completion {
+        Completion::Text(text) => {
+            text.split_inclusive(' ').map(|word| json!({"role": "assistant", "content": word})).collect()
+        }
+        Completion::ToolCall { id, name, arguments } => vec![json!({
+            "role": "assistant",
+            "content": null,
+            "tool_calls": [{
+                "id": id,
+                "index": 0,
+                "type": "function",
+                "function": {"name": name, "arguments": arguments},
+            }],
+        })],
+        Completion::Image { url } => vec![json!({"role": "assistant", "url": url})],
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn inputs(value: Value) -> Map<String, Value> {
+        value.as_object().unwrap().clone()
+    }
+
+    #[test]
+    fn substitutes_placeholders() {
+        let inputs = inputs(json!({"name": "Ada", "n": 3, "ok": true, "x": 2.5}));
+        assert_eq!(
+            substitute("Hi {{name}}, {{ n }} {{ok}} {{x}} {{missing}} {{", &inputs),
+            "Hi Ada, 3 true 2.5 {{missing}} {{"
+        );
+    }
+
+    #[test]
+    fn rejects_bad_bodies() {
+        assert_eq!(parse_request(b"").unwrap_err().code, "invalid_json");
+        assert_eq!(parse_request(b"{").unwrap_err().code, "invalid_json");
+        assert_eq!(parse_request(b"[]").unwrap_err().status, 400);
+        assert!(parse_request(br#"{"key": 1}"#).is_err());
+        assert!(parse_request(br#"{"key": "k", "inputs": {"a": []}}"#).is_err());
+        assert!(parse_request(br#"{"key": "k", "messages": [{"role": "robot"}]}"#).is_err());
+        assert!(parse_request(br#"{"key": "k", "messages": [{"role": "tool", "content": "x"}]}"#).is_err());
+        let ok = parse_request(
+            br#"{"key": "k", "unknown": 1, "stream": false, "context": null,
+                "messages": [{"role": "user", "content": [{"type": "text", "text": "hi"},
+                {"type": "image_url", "image_url": {"url": "https://x/y.png", "detail": "low"}}]}]}"#,
+        )
+        .unwrap();
+        assert_eq!(ok.key, "k");
+        assert_eq!(ok.messages.len(), 1);
+    }
+
+    #[test]
+    fn converts_request_messages() {
+        let converted = to_config_message(&json!({
+            "role": "developer", "content": "Be brief", "name": "dev"
+        }));
+        assert_eq!(converted, json!({"role": "system", "content": "Be brief"}));
+        let converted = to_config_message(&json!({
+            "role": "assistant", "content": null,
+            "tool_calls": [{"id": "c1", "type": "function", "function": {"name": "f"}}]
+        }));
+        assert_eq!(converted["content"], "");
+        assert_eq!(converted["tool_calls"][0]["function"]["arguments"], "");
+    }
+}
