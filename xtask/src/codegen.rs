@@ -14,8 +14,8 @@
 use std::path::Path;
 use std::process::ExitCode;
 
-use progenitor_impl::{GenerationSettings, Generator, HooksMode, InterfaceStyle, TagStyle, TypeImpl};
 use proc_macro2::TokenStream;
+use progenitor_impl::{GenerationSettings, Generator, HooksMode, InterfaceStyle, TagStyle, TypeImpl};
 use quote::{format_ident, quote};
 use serde_json::Value;
 
@@ -54,7 +54,10 @@ pub fn run(args: &[String]) -> Result<ExitCode, String> {
     }
     if !stale.is_empty() {
         for file in &stale {
-            eprintln!("stale: {file} differs from what `cargo xtask codegen` generates from {}", crate::SPEC_PATH);
+            eprintln!(
+                "stale: {file} differs from what `cargo xtask codegen` generates from {}",
+                crate::SPEC_PATH
+            );
         }
         eprintln!("run `cargo xtask codegen` and commit the result");
         return Ok(ExitCode::FAILURE);
@@ -67,12 +70,13 @@ pub fn run(args: &[String]) -> Result<ExitCode, String> {
 
 /// Generates every output file from the spec at `spec_path`: `(relative path, content)`.
 pub fn generate(spec_path: &Path) -> Result<Vec<(String, String)>, String> {
-    let text = std::fs::read_to_string(spec_path).map_err(|e| format!("reading {}: {e}", spec_path.display()))?;
+    let text =
+        std::fs::read_to_string(spec_path).map_err(|e| format!("reading {}: {e}", spec_path.display()))?;
     let document: Value =
         serde_norway::from_str(&text).map_err(|e| format!("parsing {}: {e}", spec_path.display()))?;
     let open_enums = open_enums(&document)?;
-    let spec: openapiv3::OpenAPI =
-        serde_json::from_value(document).map_err(|e| format!("{} is not OpenAPI 3.0: {e}", spec_path.display()))?;
+    let spec: openapiv3::OpenAPI = serde_json::from_value(document)
+        .map_err(|e| format!("{} is not OpenAPI 3.0: {e}", spec_path.display()))?;
 
     let mut settings = GenerationSettings::new();
     settings
@@ -142,7 +146,9 @@ fn open_enums(document: &Value) -> Result<Vec<OpenEnum>, String> {
             .and_then(Value::as_array)
             .ok_or_else(|| format!("{name}: {OPEN_ENUM_EXTENSION} needs a string `enum`"))?
             .iter()
-            .map(|v| v.as_str().map(str::to_string).ok_or_else(|| format!("{name}: enum values must be strings")))
+            .map(|v| {
+                v.as_str().map(str::to_string).ok_or_else(|| format!("{name}: enum values must be strings"))
+            })
             .collect::<Result<Vec<_>, _>>()?;
         let description = schema.get("description").and_then(Value::as_str).unwrap_or_default().to_string();
         found.push(OpenEnum { name: name.clone(), description, values });
@@ -169,7 +175,10 @@ fn variant_name(value: &str) -> String {
 impl OpenEnum {
     fn tokens(&self) -> TokenStream {
         let name = format_ident!("{}", self.name);
-        let doc = format!("{}\n\nValues this version does not know arrive as [`{}::Other`].", self.description, self.name);
+        let doc = format!(
+            "{}\n\nValues this version does not know arrive as [`{}::Other`].",
+            self.description, self.name
+        );
         let variants: Vec<_> = self.values.iter().map(|v| format_ident!("{}", variant_name(v))).collect();
         let values = &self.values;
         let variant_docs = values.iter().map(|v| format!("`{v}`"));
@@ -254,5 +263,34 @@ impl OpenEnum {
                 }
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn committed_code_matches_a_fresh_generation() {
+        let root = crate::workspace_root();
+        for (relative, content) in generate(&root.join(crate::SPEC_PATH)).unwrap() {
+            let committed = std::fs::read_to_string(root.join(&relative)).unwrap();
+            assert!(committed == content, "{relative} is stale: run `cargo xtask codegen`");
+        }
+    }
+
+    #[test]
+    fn generation_is_reproducible() {
+        let spec = crate::workspace_root().join(crate::SPEC_PATH);
+        assert_eq!(generate(&spec).unwrap(), generate(&spec).unwrap());
+    }
+
+    #[test]
+    fn variant_names_are_rust_identifiers() {
+        assert_eq!(variant_name("expected_output"), "ExpectedOutput");
+        assert_eq!(variant_name("google-ai"), "GoogleAi");
+        assert_eq!(variant_name("b64_json"), "B64Json");
+        assert_eq!(variant_name("v1"), "V1");
+        assert_eq!(variant_name("1x"), "V1x");
     }
 }

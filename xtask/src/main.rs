@@ -14,7 +14,9 @@ fn main() -> ExitCode {
         Some("codegen") => codegen::run(&args[1..]),
         Some("spec-diff") => spec_diff::run(&args[1..]),
         _ => {
-            eprintln!("usage: cargo xtask codegen [--check] | cargo xtask spec-diff <upstream.yaml|json> [--ours <spec>]");
+            eprintln!(
+                "usage: cargo xtask codegen [--check] | cargo xtask spec-diff <upstream.yaml|json> [--ours <spec>]"
+            );
             return ExitCode::from(2);
         }
     };

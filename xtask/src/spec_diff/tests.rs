@@ -193,3 +193,17 @@ fn free_form_object_in_ours_is_a_difference_not_missing() {
         ["response 200 application/json: data[].tools[]: ours is free-form, upstream has 2 nested paths"]
     );
 }
+
+#[test]
+fn our_spec_lacks_nothing_upstream_has() {
+    let upstream_path = crate::workspace_root().join("../shared/reference/orq-openapi-2025-04.yaml");
+    if !upstream_path.exists() {
+        println!("skipped: {} not found", upstream_path.display());
+        return;
+    }
+    let upstream = load(&upstream_path).expect("upstream reference parses");
+    let ours = load(&crate::workspace_root().join(crate::SPEC_PATH)).expect("our spec parses");
+    let report = diff(&ours, &upstream);
+    assert!(report.missing.is_empty(), "{}", render(&report));
+    assert!(report.diffs.is_empty(), "{}", render(&report));
+}
