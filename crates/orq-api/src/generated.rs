@@ -483,7 +483,7 @@ pub mod types {
         pub strict: ::std::option::Option<bool>,
     }
 
-    ///The JSON Schema of a function's arguments (an object schema).
+    ///The JSON Schema of a function's arguments (an object schema). Keywords beyond the listed ones (`description`, `$defs`, ...) are kept.
     #[derive(
         ::schemars::JsonSchema,
         ::serde::Deserialize,
@@ -506,6 +506,8 @@ pub mod types {
         pub required: ::std::vec::Vec<::std::string::String>,
         #[serde(rename = "type")]
         pub type_: super::open_enums::ParametersType,
+        #[serde(flatten)]
+        pub extra: ::serde_json::Map<::std::string::String, ::serde_json::Value>,
     }
 
     ///How closely the model looks at an image.

@@ -440,6 +440,7 @@ fn deployment_list_page_decodes_with_full_prompt_config() {
                         properties: obj(order_parameters_schema()),
                         required: vec!["order_number".into()],
                         additional_properties: Some(false),
+                        extra: Map::new(),
                     },
                 },
             },
@@ -455,6 +456,7 @@ fn deployment_list_page_decodes_with_full_prompt_config() {
                         properties: Map::new(),
                         required: vec![],
                         additional_properties: None,
+                        extra: Map::new(),
                     },
                 },
             },
@@ -1670,4 +1672,18 @@ fn deployments_list_takes_an_optional_non_zero_limit() {
     let _page = client.deployments_list(None, limit, Some("0b6f4a8e-3c2d-4e71-9a5b-2f1d8c7e6a90"));
     let _default_page = client.deployments_list(Some("5d2c9e17-8a44-4b0f-b3e6-71f0a2c4d8b5"), None, None);
     assert_eq!(NonZeroU32::new(0), None, "a zero limit cannot be expressed");
+}
+
+#[test]
+fn function_parameters_keep_json_schema_keywords_beyond_the_listed_ones() {
+    let raw = json!({
+        "type": "object",
+        "properties": {"city": {"$ref": "#/$defs/city"}},
+        "required": ["city"],
+        "$defs": {"city": {"type": "string"}},
+        "description": "Where to look"
+    });
+    let parameters: FunctionParameters = serde_json::from_value(raw.clone()).unwrap();
+    assert_eq!(parameters.extra.get("description"), Some(&json!("Where to look")));
+    assert_eq!(serde_json::to_value(&parameters).unwrap(), raw);
 }
