@@ -65,3 +65,8 @@ pub mod types {
 
 /// The lower-level generated client, for what the facade does not cover.
 pub use orq_api;
+
+/// Compiles the README's example as a doctest.
+#[doc = include_str!("../../../README.md")]
+#[cfg(doctest)]
+pub struct ReadmeDoctests;
