@@ -18,6 +18,8 @@
 //! assert_eq!(new.as_str(), "deepseek");
 //! ```
 
+#![warn(missing_docs)]
+
 #[rustfmt::skip]
 #[allow(clippy::all, missing_docs)]
 mod generated;

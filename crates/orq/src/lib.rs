@@ -41,6 +41,8 @@
 //! - [`Error`]: the one error type (`error.rs`).
 //! - [`types`]: request and response types, generated from the OpenAPI spec in `orq-api`.
 
+#![warn(missing_docs)]
+
 mod client;
 pub mod deployments;
 mod error;
