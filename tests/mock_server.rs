@@ -56,6 +56,12 @@ async fn list_all_walks_every_page_newest_first() {
         assert!(pair[1].query_param("starting_after").is_some());
     }
 
+    // A request can also be awaited directly, without `send`.
+    mock.clear_requests();
+    let page = client.deployments().list().limit(3).await.unwrap();
+    assert_eq!(page.data.len(), 3);
+    assert_eq!(mock.requests()[0].query_param("limit").as_deref(), Some("3"));
+
     // list_all uses the largest page: one request.
     mock.clear_requests();
     let all: Vec<_> = client.deployments().list_all().try_collect().await.unwrap();

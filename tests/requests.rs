@@ -1430,6 +1430,7 @@ async fn trace_logs_name_the_operation_but_never_the_key() {
     }
 
     let text = logs.text();
+    eprintln!("LOGS>>>{text}<<<");
     assert!(text.contains("invoke"), "{text}");
     assert!(text.contains("list"), "{text}");
     assert!(text.contains("get_config"), "{text}");

@@ -428,3 +428,25 @@ impl DeploymentCall<'_, StreamOp> {
         Ok(ChunkStream::new(response.into_inner_stream(), self.client.inner.stream_idle_timeout, request_id))
     }
 }
+
+/// Lets a request be awaited directly: `client.deployments().invoke("key").await`
+/// is the same as `.send().await`.
+macro_rules! await_sends {
+    ($($builder:ty => $output:ty),* $(,)?) => {$(
+        impl<'c> std::future::IntoFuture for $builder {
+            type Output = Result<$output, Error>;
+            type IntoFuture = std::pin::Pin<Box<dyn std::future::Future<Output = Self::Output> + Send + 'c>>;
+
+            fn into_future(self) -> Self::IntoFuture {
+                Box::pin(self.send())
+            }
+        }
+    )*};
+}
+
+await_sends! {
+    ListRequest<'c> => DeploymentList,
+    DeploymentCall<'c, GetConfig> => Option<DeploymentConfig>,
+    DeploymentCall<'c, Invoke> => Option<InvokeResponse>,
+    DeploymentCall<'c, StreamOp> => ChunkStream,
+}

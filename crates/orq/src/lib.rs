@@ -33,6 +33,9 @@
 //! # Ok(()) }
 //! ```
 //!
+//! Every request builder can also be awaited directly: `client.deployments().list().await`
+//! is `client.deployments().list().send().await`.
+//!
 //! Where things live:
 //! - [`Client`], [`ClientBuilder`]: configuration, shared by all calls (`client.rs`).
 //! - [`deployments`]: the operations and their request builders (`deployments.rs`).
