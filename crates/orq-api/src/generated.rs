@@ -429,7 +429,7 @@ pub mod types {
         pub page_number: ::std::option::Option<i64>,
     }
 
-    ///The JSON body of an error response.
+    ///The JSON body of an error response. Fields beyond the listed ones are kept.
     #[derive(
         ::schemars::JsonSchema,
         ::serde::Deserialize,
@@ -444,6 +444,8 @@ pub mod types {
         pub code: ::std::option::Option<::std::string::String>,
         ///What went wrong.
         pub message: ::std::string::String,
+        #[serde(flatten)]
+        pub extra: ::serde_json::Map<::std::string::String, ::serde_json::Value>,
     }
 
     ///The function the model calls, with its arguments.

@@ -165,9 +165,8 @@ impl Client {
         let timeout = options.timeout.unwrap_or(self.inner.timeout);
         let headers = self.call_headers(options, accept)?;
         let policy = options.retry.as_ref().unwrap_or(&self.inner.retry);
-        let span = tracing::info_span!("orq", operation, attempts = tracing::field::Empty);
+        let span = tracing::info_span!("orq", operation);
         retry::run(policy, |attempt| {
-            span.record("attempts", attempt);
             let observed = Arc::new(Mutex::new(None::<(StatusCode, HeaderMap)>));
             let sink = observed.clone();
             let api = orq_api::Client::new_with_client(
@@ -224,10 +223,6 @@ impl Client {
         Ok(headers)
     }
 
-    /// The environment for a call: its own, else the client's.
-    pub(crate) fn environment_for<'a>(&'a self, options: &'a CallOptions) -> Option<&'a str> {
-        options.environment.as_deref().or(self.inner.environment.as_deref())
-    }
 }
 
 /// Decodes a body again to find the path where it fails (`None` if it does not fail).

@@ -18,6 +18,9 @@ use crate::error::Error;
 use crate::stream::ChunkStream;
 use orq_api::ResponseValue;
 
+/// The context field the service reads the environment from.
+const ENVIRONMENTS: &str = "environments";
+
 /// The largest page the service returns.
 pub const MAX_PAGE_SIZE: u32 = 200;
 
@@ -277,7 +280,8 @@ impl<'c, Op> DeploymentCall<'c, Op> {
         self
     }
 
-    /// The environment written into `context.environments` (overrides the client's).
+    /// The environment written into `context.environments`. It overrides both the
+    /// client's default and an `environments` field set with [`Self::context`].
     pub fn environment(mut self, environment: impl Into<String>) -> Self {
         self.options.environment = Some(environment.into());
         self
@@ -338,9 +342,11 @@ impl<'c, Op> DeploymentCall<'c, Op> {
         self
     }
 
-    /// Replaces the whole body; the key and the builder's later settings still apply.
+    /// Replaces the whole body. The key given to the operation is kept (the
+    /// body's own `key` is ignored), and later builder calls still apply.
     pub fn body(mut self, body: DeploymentRequest) -> Self {
-        self.body = body;
+        let key = std::mem::take(&mut self.body.key);
+        self.body = DeploymentRequest { key, ..body };
         self
     }
 
@@ -368,8 +374,16 @@ impl<'c, Op> DeploymentCall<'c, Op> {
         }
         let mut body = self.body.clone();
         body.stream = Some(stream);
-        if let Some(environment) = self.client.environment_for(&self.options) {
-            body.context.insert("environments".into(), Value::String(environment.to_string()));
+        // A per-call environment wins over everything; the client's default does
+        // not replace an `environments` the caller put in the context.
+        match (&self.options.environment, self.client.environment()) {
+            (Some(environment), _) => {
+                body.context.insert(ENVIRONMENTS.into(), Value::String(environment.clone()));
+            }
+            (None, Some(default)) if !body.context.contains_key(ENVIRONMENTS) => {
+                body.context.insert(ENVIRONMENTS.into(), Value::String(default.to_string()));
+            }
+            _ => {}
         }
         Ok(body)
     }

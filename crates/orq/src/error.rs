@@ -22,7 +22,8 @@ pub enum Error {
         message: String,
         /// The `code` of a JSON error body, when there is one.
         code: Option<String>,
-        /// The response body as received (truncated to a couple of kilobytes).
+        /// The response body (truncated to a couple of kilobytes): as received, or for
+        /// an error the spec documents, its decoded JSON with every field kept.
         body: String,
         /// The request id the service or a proxy sent back, for support tickets.
         request_id: Option<String>,
@@ -96,7 +97,7 @@ pub enum StreamError {
     },
     /// The connection broke while reading the stream.
     #[error("reading the stream failed: {0}")]
-    Transport(#[source] reqwest::Error),
+    Transport(#[source] crate::stream::TransportError),
     /// The stream is not valid UTF-8.
     #[error("the stream is not valid UTF-8: {0}")]
     Utf8(#[source] std::str::Utf8Error),

@@ -20,6 +20,7 @@ use crate::error::{Error, StreamError, excerpt};
 const DONE: &str = "[DONE]";
 
 type ByteStream = Pin<Box<dyn Stream<Item = reqwest::Result<Bytes>> + Send + Sync>>;
+type Body = Pin<Box<dyn Stream<Item = Result<Bytes, TransportError>> + Send + Sync>>;
 
 /// The chunks of a streamed generation, as they arrive.
 ///
@@ -38,10 +39,13 @@ impl std::fmt::Debug for ChunkStream {
     }
 }
 
+/// An error of the transport under a stream.
+pub type TransportError = Box<dyn std::error::Error + Send + Sync>;
+
 /// Why the byte layer ended: the transport failed or went quiet.
 #[derive(Debug)]
 enum BodyError {
-    Transport(reqwest::Error),
+    Transport(TransportError),
     Idle(Duration),
 }
 
@@ -63,7 +67,33 @@ struct State<S> {
 
 impl ChunkStream {
     pub(crate) fn new(body: ByteStream, idle: Option<Duration>, request_id: Option<String>) -> Self {
-        ChunkStream::from_events(sseer::EventStream::new(with_idle_timeout(body, idle)), request_id)
+        let body = body.map(|item| item.map_err(|e| TransportError::from(e.without_url())));
+        ChunkStream::from_events(sseer::EventStream::new(with_idle_timeout(Box::pin(body), idle)), request_id)
+    }
+
+    /// Chunks from any server-sent-event body: a recorded stream, a proxy's,
+    /// a test fixture. The same rules apply as to a live stream: `[DONE]` ends
+    /// it, and a body that ends before `[DONE]` ends with an error item.
+    ///
+    /// ```
+    /// use futures::StreamExt;
+    ///
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() {
+    /// let body = "data: {\"choices\":[{\"index\":0,\"message\":{\"role\":\"assistant\",\"content\":\"Hi\"}}]}\n\ndata: [DONE]\n\n";
+    /// let pieces = futures::stream::iter([Ok::<_, std::io::Error>(bytes::Bytes::from(body))]);
+    /// let text = orq::ChunkStream::from_body(pieces, None).collect_text().await.unwrap();
+    /// assert_eq!(text, "Hi");
+    /// # }
+    /// ```
+    pub fn from_body<S, B, E>(body: S, idle: Option<Duration>) -> ChunkStream
+    where
+        S: Stream<Item = Result<B, E>> + Send + Sync + 'static,
+        B: Into<Bytes>,
+        E: Into<TransportError>,
+    {
+        let body = body.map(|item| item.map(Into::into).map_err(Into::into));
+        ChunkStream::from_events(sseer::EventStream::new(with_idle_timeout(Box::pin(body), idle)), None)
     }
 
     fn from_events<S>(events: S, request_id: Option<String>) -> Self
@@ -82,7 +112,7 @@ impl ChunkStream {
                 let item = match state.events.next().await {
                     None => Err(StreamError::Truncated { events: state.index }.into()),
                     Some(Err(sseer::errors::EventStreamError::Transport(BodyError::Transport(e)))) => {
-                        Err(StreamError::Transport(e.without_url()).into())
+                        Err(StreamError::Transport(e).into())
                     }
                     Some(Err(sseer::errors::EventStreamError::Transport(BodyError::Idle(after)))) => {
                         Err(StreamError::Idle(after).into())
@@ -258,7 +288,7 @@ fn error_event(data: &str) -> Error {
 
 /// Fails the body with [`BodyError::Idle`] when no bytes arrive for `idle`.
 fn with_idle_timeout(
-    body: ByteStream,
+    body: Body,
     idle: Option<Duration>,
 ) -> impl Stream<Item = Result<Bytes, BodyError>> + Send + Unpin + 'static {
     Box::pin(futures::stream::unfold(Some(body), move |body| async move {
