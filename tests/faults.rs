@@ -1124,7 +1124,7 @@ async fn timeout_covers_a_response_whose_body_stalls() {
 }
 
 #[tokio::test]
-#[ignore = "BUG: client.rs translate() reads an error response's body (`response.bytes()`, line 262) outside the per-call timeout and, for streams, with no reqwest timeout (RequestOptions.timeout is None when streaming): a stream call answered by an error status whose body stalls hangs forever"]
+#[ignore = "BUG: client.rs translate() reads an error response's body (`response.bytes()`, client.rs:256 now) outside the per-call timeout and, for streams, with no reqwest timeout (RequestOptions.timeout is None when streaming): a stream call answered by an error status whose body stalls hangs forever"]
 async fn timeout_covers_a_stream_error_response_whose_body_stalls() {
     let stalled = status(503).end(End::Stall);
     let server = Server::start(vec![stalled]).await;

@@ -974,7 +974,14 @@ fn stream_event_wraps_a_chunk() {
 #[test]
 fn error_body_decodes() {
     let full: ErrorBody = decode(&json!({"code": "500", "message": "Internal server error"}));
-    assert_eq!(full, ErrorBody { code: Some("500".into()), message: "Internal server error".into() });
+    assert_eq!(
+        full,
+        ErrorBody {
+            code: Some("500".into()),
+            message: "Internal server error".into(),
+            extra: Default::default()
+        }
+    );
 
     let bare: ErrorBody = decode(&json!({"message": "Deployment not found"}));
     assert_eq!(bare.code, None);
@@ -1218,7 +1225,7 @@ fn unknown_fields_in_invoke_response_are_ignored() {
 }
 
 #[test]
-fn unknown_fields_in_stream_chunks_and_errors_are_ignored() {
+fn unknown_fields_in_stream_chunks_are_ignored_and_in_errors_kept() {
     let mut chunk = stream_chunk_json();
     chunk["future_usage"] = Value::Null;
     chunk["choices"][0]["future_delta"] = json!({});
@@ -1227,8 +1234,12 @@ fn unknown_fields_in_stream_chunks_and_errors_are_ignored() {
     let decoded: StreamEvent = decode(&event);
     assert_eq!(decoded.data, Some(decode::<StreamChunk>(&stream_chunk_json())));
 
-    let error: ErrorBody = decode(&json!({"message": "Bad request", "future_details": [{"path": "key"}]}));
-    assert_eq!(error, ErrorBody { code: None, message: "Bad request".into() });
+    // An error body keeps what it does not know: it is shown to the user as is.
+    let raw = json!({"message": "Bad request", "future_details": [{"path": "key"}]});
+    let error: ErrorBody = decode(&raw);
+    assert_eq!(error.message, "Bad request");
+    assert_eq!(error.extra.get("future_details"), Some(&json!([{"path": "key"}])));
+    assert_eq!(encode(&error), raw);
 }
 
 // ------------------------------------------------ 4. discriminator tags exact

@@ -66,8 +66,10 @@ fn main() {
 
     let stream_in = |piece: usize| {
         best_of(|| {
-            let pieces: Vec<Result<Bytes, std::io::Error>> =
-                (0..body.len()).step_by(piece).map(|at| Ok(body.slice(at..(at + piece).min(body.len())))).collect();
+            let pieces: Vec<Result<Bytes, std::io::Error>> = (0..body.len())
+                .step_by(piece)
+                .map(|at| Ok(body.slice(at..(at + piece).min(body.len()))))
+                .collect();
             let started = Instant::now();
             let count = runtime.block_on(async {
                 let mut chunks = ChunkStream::from_body(futures::stream::iter(pieces), None);

@@ -19,7 +19,11 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
 
     // 1. List: one page of deployments, newest first.
     let page = deployments.list().limit(10).send().await?;
-    println!("\n== list: {} deployment(s){}", page.data.len(), if page.has_more { ", more available" } else { "" });
+    println!(
+        "\n== list: {} deployment(s){}",
+        page.data.len(),
+        if page.has_more { ", more available" } else { "" }
+    );
     for deployment in &page.data {
         let config = &deployment.prompt_config;
         println!("  {:<14} {}/{} ({})", deployment.key, config.provider, config.model, config.model_type);

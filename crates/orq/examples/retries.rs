@@ -36,7 +36,11 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     mock.fail_next(1, 429).retry_after("1");
     let started = Instant::now();
     client.deployments().invoke("support-bot").input("name", "Ada").send().await?;
-    println!("429 + Retry-After: 1 → succeeded after {:?} ({} requests)", started.elapsed(), mock.requests().len());
+    println!(
+        "429 + Retry-After: 1 → succeeded after {:?} ({} requests)",
+        started.elapsed(),
+        mock.requests().len()
+    );
 
     // More failures than retries: the last error is returned.
     mock.clear_requests();
@@ -58,6 +62,10 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     mock.clear_requests();
     mock.fail_next(1, 503);
     let result = client.deployments().list().retry(RetryPolicy::none()).send().await;
-    println!("503 with RetryPolicy::none() → {} (after {} request)", result.unwrap_err(), mock.requests().len());
+    println!(
+        "503 with RetryPolicy::none() → {} (after {} request)",
+        result.unwrap_err(),
+        mock.requests().len()
+    );
     Ok(())
 }

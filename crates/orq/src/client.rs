@@ -222,7 +222,6 @@ impl Client {
         }
         Ok(headers)
     }
-
 }
 
 /// Decodes a body again to find the path where it fails (`None` if it does not fail).
