@@ -509,7 +509,7 @@ async fn retry_after_of_u64_max_seconds_gives_up_within_max_elapsed() {
 }
 
 #[tokio::test]
-#[ignore = "BUG: retry.rs:177 `started.elapsed() + wait` overflows (panics) once a second has passed, for Retry-After: 18446744073709551615 with max_retry_after(Duration::MAX); use checked_add"]
+
 async fn retry_after_of_u64_max_seconds_after_a_slow_attempt_does_not_panic() {
     // The first answer takes just over a second, so `elapsed` has whole seconds
     // to carry into u64::MAX seconds of wait.
@@ -611,12 +611,14 @@ async fn connection_closed_right_after_accept_is_retried() {
 }
 
 #[tokio::test]
-async fn connection_closed_mid_body_of_a_json_response_is_retried() {
+async fn connection_closed_mid_body_of_a_200_is_not_replayed() {
+    // The service answered 200: it ran the generation. Sending it again could
+    // run (and bill) it twice, so the broken body is reported instead.
     let cut = Reply::json(200, invoke_body()).end(End::Abort);
     let server = Server::start(vec![cut, Reply::json(200, invoke_body())]).await;
     let out = client(&server).deployments().invoke("bot").send().await;
-    assert!(matches!(out, Ok(Some(_))), "{out:?}");
-    assert_eq!(server.count(), 2);
+    assert!(matches!(out, Err(Error::Connection(_))), "{out:?}");
+    assert_eq!(server.count(), 1);
 }
 
 // ---------------------------------------------------------------------------
@@ -747,7 +749,7 @@ async fn stream_lone_cr_line_ends() {
 }
 
 #[tokio::test]
-#[ignore = "BUG: with lone-CR line ends an event is held back until a byte after its final CR arrives (sseer find_eol waits to tell CR from CRLF); a server that keeps the connection open after `data: [DONE]\\r\\r` makes the stream end in StreamError::Idle instead of None"]
+
 async fn stream_lone_cr_done_ends_the_stream_while_the_connection_stays_open() {
     let body = sse_body(&TEXTS).replace('\n', "\r");
     let server = Server::start(vec![sse(body).end(End::Stall)]).await;
@@ -1124,7 +1126,7 @@ async fn timeout_covers_a_response_whose_body_stalls() {
 }
 
 #[tokio::test]
-#[ignore = "BUG: client.rs translate() reads an error response's body (`response.bytes()`, client.rs:256 now) outside the per-call timeout and, for streams, with no reqwest timeout (RequestOptions.timeout is None when streaming): a stream call answered by an error status whose body stalls hangs forever"]
+
 async fn timeout_covers_a_stream_error_response_whose_body_stalls() {
     let stalled = status(503).end(End::Stall);
     let server = Server::start(vec![stalled]).await;

@@ -186,12 +186,18 @@ impl Client {
             let sent = call(api);
             async move {
                 let started = Instant::now();
-                let result = match tokio::time::timeout(timeout, sent).await {
-                    Ok(result) => result,
-                    Err(_) => Err(orq_api::Error::Custom(TIMED_OUT.into())),
+                let take_meta = || observed.lock().unwrap_or_else(|e| e.into_inner()).take();
+                // The timeout covers reading an error response's body too: a server
+                // that sends error headers and then stalls must not hang the call.
+                let timed = tokio::time::timeout(timeout, async {
+                    let result = sent.await;
+                    let meta = take_meta();
+                    (translate(operation, result, meta.as_ref(), timeout, decode).await, meta)
+                });
+                let (outcome, meta) = match timed.await {
+                    Ok(done) => done,
+                    Err(_) => (Err(Error::Timeout { after: Some(timeout) }.into()), take_meta()),
                 };
-                let meta = observed.lock().unwrap_or_else(|e| e.into_inner()).take();
-                let outcome = translate(operation, result, meta.as_ref(), timeout, decode).await;
                 let status = meta.as_ref().map(|(status, _)| status.as_u16());
                 let request_id = meta.as_ref().and_then(|(_, headers)| error::request_id(headers));
                 let latency_ms = started.elapsed().as_millis() as u64;
@@ -232,9 +238,6 @@ pub(crate) fn redecode<T: serde::de::DeserializeOwned>(what: &'static str, body:
     error::decode::<T>(what, body).err()
 }
 
-/// Marker for the whole-call timeout (the generated client has no variant of its own).
-const TIMED_OUT: &str = "orq: timed out";
-
 /// One attempt's result in our terms. Reads the body of unexpected responses.
 async fn translate<T, E>(
     operation: &'static str,
@@ -254,28 +257,19 @@ where
             let status = response.status();
             let headers = response.headers().clone();
             let body = response.bytes().await.map_err(|e| error::from_reqwest(e, Some(timeout)))?;
-            Err(Failure {
-                error: error::api_error(status, &headers, &body),
-                retry_after: retry::retry_after(&headers),
-            })
+            Err(Failure::answered(error::api_error(status, &headers, &body), &headers))
         }
         Err(Gen::ErrorResponse(value)) => {
             let status = value.status();
             let headers = value.headers().clone();
             let body = serde_json::to_vec(value.as_ref()).unwrap_or_default();
-            Err(Failure {
-                error: error::api_error(status, &headers, &body),
-                retry_after: retry::retry_after(&headers),
-            })
+            Err(Failure::answered(error::api_error(status, &headers, &body), &headers))
         }
         Err(Gen::InvalidResponsePayload(body, serde_error)) => {
             // A documented status whose body did not decode. When that status is an
             // error (a proxy's HTML 500), report the status; else find the failing path.
             if let Some((status, headers)) = meta.filter(|(status, _)| !status.is_success()) {
-                return Err(Failure {
-                    error: error::api_error(*status, headers, &body),
-                    retry_after: retry::retry_after(headers),
-                });
+                return Err(Failure::answered(error::api_error(*status, headers, &body), headers));
             }
             Err(decode(operation, &body)
                 .unwrap_or_else(|| Error::Decode {
@@ -286,12 +280,12 @@ where
                 })
                 .into())
         }
-        Err(Gen::CommunicationError(e) | Gen::ResponseBodyError(e) | Gen::InvalidUpgrade(e)) => {
+        Err(Gen::CommunicationError(e) | Gen::InvalidUpgrade(e)) => {
             Err(error::from_reqwest(e, Some(timeout)).into())
         }
-        Err(Gen::Custom(message)) if message == TIMED_OUT => {
-            Err(Error::Timeout { after: Some(timeout) }.into())
-        }
+        // The service answered and then the body broke: it has done the work (and
+        // may bill it), so sending the request again is not safe.
+        Err(Gen::ResponseBodyError(e)) => Err(Failure::final_(error::from_reqwest(e, Some(timeout)))),
         Err(Gen::InvalidRequest(message) | Gen::Custom(message)) => {
             Err(Error::InvalidRequest(message).into())
         }

@@ -140,15 +140,29 @@ impl RetryPolicy {
     }
 }
 
-/// One failed attempt: the error, and the wait the service asked for.
+/// One failed attempt: the error, the wait the service asked for, and whether
+/// sending the request again is safe at all.
 pub(crate) struct Failure {
     pub error: Error,
     pub retry_after: Option<Duration>,
+    pub replayable: bool,
+}
+
+impl Failure {
+    /// A failure after the service accepted the request: never retried.
+    pub fn final_(error: Error) -> Self {
+        Failure { error, retry_after: None, replayable: false }
+    }
+
+    /// A failure the service answered with, honouring its `Retry-After`.
+    pub fn answered(error: Error, headers: &reqwest::header::HeaderMap) -> Self {
+        Failure { error, retry_after: retry_after(headers), replayable: true }
+    }
 }
 
 impl From<Error> for Failure {
     fn from(error: Error) -> Self {
-        Failure { error, retry_after: None }
+        Failure { error, retry_after: None, replayable: true }
     }
 }
 
@@ -167,14 +181,15 @@ where
             Ok(value) => return Ok(value),
             Err(failure) => failure,
         };
-        if !policy.is_retryable(&failure.error) {
+        if !failure.replayable || !policy.is_retryable(&failure.error) {
             return Err(failure.error);
         }
         let Some(backoff) = schedule.next() else {
             return Err(failure.error);
         };
         let wait = failure.retry_after.map(|asked| asked.min(policy.max_retry_after)).unwrap_or(backoff);
-        if policy.max_elapsed.is_some_and(|limit| started.elapsed() + wait > limit) {
+        let too_late = |limit| started.elapsed().checked_add(wait).is_none_or(|total| total > limit);
+        if policy.max_elapsed.is_some_and(too_late) {
             return Err(failure.error);
         }
         tracing::debug!(attempt = number, wait_ms = wait.as_millis() as u64, error = %failure.error, "retrying");

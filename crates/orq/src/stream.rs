@@ -68,7 +68,10 @@ struct State<S> {
 impl ChunkStream {
     pub(crate) fn new(body: ByteStream, idle: Option<Duration>, request_id: Option<String>) -> Self {
         let body = body.map(|item| item.map_err(|e| TransportError::from(e.without_url())));
-        ChunkStream::from_events(sseer::EventStream::new(with_idle_timeout(Box::pin(body), idle)), request_id)
+        ChunkStream::from_events(
+            sseer::EventStream::new(lines_end_in_lf(with_idle_timeout(Box::pin(body), idle))),
+            request_id,
+        )
     }
 
     /// Chunks from any server-sent-event body: a recorded stream, a proxy's,
@@ -93,7 +96,10 @@ impl ChunkStream {
         E: Into<TransportError>,
     {
         let body = body.map(|item| item.map(Into::into).map_err(Into::into));
-        ChunkStream::from_events(sseer::EventStream::new(with_idle_timeout(Box::pin(body), idle)), None)
+        ChunkStream::from_events(
+            sseer::EventStream::new(lines_end_in_lf(with_idle_timeout(Box::pin(body), idle))),
+            None,
+        )
     }
 
     fn from_events<S>(events: S, request_id: Option<String>) -> Self
@@ -286,6 +292,37 @@ fn error_event(data: &str) -> Error {
     StreamError::ErrorEvent { message, code }.into()
 }
 
+/// Turns CRLF and lone CR line ends into LF before the SSE parser sees them.
+///
+/// A parser that meets a CR at the end of a read must wait for the next byte to
+/// tell CR from CRLF; a server that ends with `data: [DONE]\r\r` and keeps the
+/// connection open would leave `[DONE]` unseen. Rewriting here settles each
+/// line at its CR. Reads without a CR (the usual LF streams) pass through
+/// without a copy.
+fn lines_end_in_lf<S>(body: S) -> impl Stream<Item = Result<Bytes, BodyError>> + Send + Unpin + 'static
+where
+    S: Stream<Item = Result<Bytes, BodyError>> + Send + Unpin + 'static,
+{
+    body.scan(false, |after_cr, item| futures::future::ready(Some(item.map(|bytes| to_lf(after_cr, bytes)))))
+}
+
+/// One read of [`lines_end_in_lf`]; `after_cr` says the previous read ended in CR.
+fn to_lf(after_cr: &mut bool, bytes: Bytes) -> Bytes {
+    if !*after_cr && !bytes.contains(&b'\r') {
+        return bytes;
+    }
+    let mut out = Vec::with_capacity(bytes.len());
+    for &byte in bytes.iter() {
+        let skip = *after_cr && byte == b'\n';
+        *after_cr = byte == b'\r';
+        if skip {
+            continue;
+        }
+        out.push(if byte == b'\r' { b'\n' } else { byte });
+    }
+    Bytes::from(out)
+}
+
 /// Fails the body with [`BodyError::Idle`] when no bytes arrive for `idle`.
 fn with_idle_timeout(
     body: Body,
@@ -370,6 +407,17 @@ mod tests {
         assert!(
             matches!(&got[..], [Err(Error::Stream(StreamError::Malformed { index: 0, path, .. }))] if path == "choices")
         );
+    }
+
+    #[test]
+    fn line_ends_become_lf_across_reads() {
+        let mut after_cr = false;
+        let reads: Vec<&[u8]> = vec![b"a\r", b"\nb\r\r", b"c\r", b"d\n"];
+        let joined: Vec<u8> =
+            reads.into_iter().flat_map(|r| to_lf(&mut after_cr, Bytes::from_static(r))).collect();
+        assert_eq!(joined, b"a\nb\n\nc\nd\n");
+        let plain = Bytes::from_static(b"data: x\n\n");
+        assert_eq!(to_lf(&mut false, plain.clone()).as_ptr(), plain.as_ptr(), "no copy without CR");
     }
 
     #[tokio::test]
