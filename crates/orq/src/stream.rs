@@ -259,6 +259,10 @@ fn interpret(event: &sseer::event::Event, index: usize) -> Event {
     {
         return Event::Failed(error_event(trimmed));
     }
+    // The plain parse is the hot path; only a failure pays for tracking the path.
+    if let Ok(chunk) = serde_json::from_str::<StreamChunk>(trimmed) {
+        return Event::Chunk(Box::new(chunk));
+    }
     let mut deserializer = serde_json::Deserializer::from_str(trimmed);
     match serde_path_to_error::deserialize::<_, StreamChunk>(&mut deserializer) {
         Ok(chunk) => Event::Chunk(Box::new(chunk)),
