@@ -559,3 +559,38 @@ impl ClientBuilder {
         })
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn client_and_streams_can_cross_threads() {
+        fn shareable<T: Clone + Send + Sync + 'static>() {}
+        fn sendable<T: Send + 'static>() {}
+        shareable::<Client>();
+        sendable::<crate::ChunkStream>();
+        sendable::<Error>();
+    }
+
+    #[test]
+    fn clones_share_one_configuration_and_pool() {
+        let client = Client::new("secret-key").unwrap();
+        let clone = client.clone();
+        assert!(Arc::ptr_eq(&client.inner, &clone.inner));
+    }
+
+    #[test]
+    fn the_key_is_never_printed() {
+        let client = Client::builder().api_key("secret-key").environment("prod").build().unwrap();
+        let printed = format!(
+            "{client:?} {:?} {:?}",
+            ApiKey::new("secret-key"),
+            Client::builder().api_key("secret-key")
+        );
+        assert!(!printed.contains("secret-key"), "{printed}");
+        assert!(printed.contains("prod"));
+        let headers = format!("{:?}", client.inner.headers);
+        assert!(!headers.contains("secret-key"), "{headers}");
+    }
+}
