@@ -212,7 +212,7 @@ impl Client {
                 outcome
             }
         })
-        .instrument(span.clone())
+        .instrument(span)
         .await
     }
 

@@ -10,8 +10,9 @@ const MOCK_KEY: &str = "orq-mock-example-key";
 /// (keep it alive as long as the client is used).
 pub async fn client() -> Result<(orq::Client, Option<MockOrq>), Box<dyn std::error::Error>> {
     if std::env::var("ORQ_API_KEY").is_ok_and(|key| !key.trim().is_empty()) {
-        println!("Using the orq.ai service at {} (ORQ_API_KEY is set).", orq::DEFAULT_BASE_URL);
-        return Ok((orq::Client::from_env()?, None));
+        let client = orq::Client::from_env()?;
+        println!("Using the orq.ai API at {} (ORQ_API_KEY is set).", client.base_url());
+        return Ok((client, None));
     }
     let mock = MockOrq::builder().api_key(MOCK_KEY).start().await?;
     println!("ORQ_API_KEY is not set: using orq-mock, a local fake of orq.ai, at {}.", mock.url());
