@@ -1,1 +1,1 @@
-//! Shared helpers for the end-to-end tests.
+//! The `orq-tests` package holds only test targets; each test file carries its own helpers.
