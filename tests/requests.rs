@@ -14,7 +14,7 @@ use std::time::{Duration, Instant};
 use futures::{StreamExt, TryStreamExt};
 use httpmock::{HttpMockRequest, HttpMockResponse, Method, MockServer};
 use orq::types::{DeploymentConfig, DeploymentList, DeploymentRequest, ErrorBody, InvokeResponse, Message};
-use orq::types::{ModelType, Provider};
+use orq::types::{ModelType, Provider, StreamChunk};
 use orq::{Client, ClientBuilder, Error, RetryPolicy};
 use orq_api::mock::MockServerExt;
 use serde_json::{Value, json};
@@ -1664,7 +1664,10 @@ async fn typed_mock_helpers_match_what_the_facade_sends() {
     stream_request.context.insert("environments".into(), json!("production"));
     let stream = server.deployments_stream(|when, then| {
         when.body(&stream_request).contact_id(None).environment(None);
-        then.into_inner().status(200).header("content-type", "text/event-stream").body(sse_body());
+        let chunks: Vec<StreamChunk> =
+            sse_body().lines().filter_map(|l| serde_json::from_str(l.strip_prefix("data: ")?).ok()).collect();
+        assert_eq!(chunks.len(), 2);
+        then.events(&chunks);
     });
     let client = builder(&server).environment("production").build().unwrap();
 

@@ -208,3 +208,19 @@ impl From<String> for Document {
         Document { metadata: None, text }
     }
 }
+
+#[cfg(feature = "httpmock")]
+impl crate::mock::operations::DeploymentsStreamThen {
+    /// Answers 200 with a server-sent event stream: one `data:` event per chunk,
+    /// then `data: [DONE]`. (The generated `ok` answers JSON, which a stream is not.)
+    pub fn events(self, chunks: &[StreamChunk]) -> Self {
+        let mut body = String::new();
+        for chunk in chunks {
+            body.push_str("data: ");
+            body.push_str(&serde_json::to_string(chunk).unwrap_or_default());
+            body.push_str("\n\n");
+        }
+        body.push_str("data: [DONE]\n\n");
+        Self::new(self.into_inner().status(200u16).header("content-type", "text/event-stream").body(body))
+    }
+}
