@@ -131,9 +131,8 @@ impl ChunkStream {
                         state.index += 1;
                         match interpret(&event, index) {
                             Event::Done => return None,
-                            Event::Chunk(chunk) => Ok(*chunk),
                             Event::Skip => continue,
-                            Event::Failed(error) => Err(error),
+                            Event::Item(item) => item,
                         }
                     }
                 };
@@ -230,18 +229,20 @@ impl StreamedMessage {
     }
 }
 
+/// What one SSE event means. Returned by value and consumed at once: boxing
+/// the chunk would cost an allocation per event on the hot path.
+#[allow(clippy::large_enum_variant)]
 enum Event {
     Done,
-    Chunk(Box<StreamChunk>),
     Skip,
-    Failed(Error),
+    Item(Result<StreamChunk, Error>),
 }
 
 /// What one SSE event means.
 fn interpret(event: &sseer::event::Event, index: usize) -> Event {
     let data: &str = &event.data;
     if &*event.event == "error" {
-        return Event::Failed(error_event(data));
+        return Event::Item(Err(error_event(data)));
     }
     let trimmed = data.trim();
     if trimmed == DONE {
@@ -257,24 +258,22 @@ fn interpret(event: &sseer::event::Event, index: usize) -> Event {
         && object.contains_key("error")
         && !object.contains_key("choices")
     {
-        return Event::Failed(error_event(trimmed));
+        return Event::Item(Err(error_event(trimmed)));
     }
     // The plain parse is the hot path; only a failure pays for tracking the path.
     if let Ok(chunk) = serde_json::from_str::<StreamChunk>(trimmed) {
-        return Event::Chunk(Box::new(chunk));
+        return Event::Item(Ok(chunk));
     }
     let mut deserializer = serde_json::Deserializer::from_str(trimmed);
     match serde_path_to_error::deserialize::<_, StreamChunk>(&mut deserializer) {
-        Ok(chunk) => Event::Chunk(Box::new(chunk)),
-        Err(e) => Event::Failed(
-            StreamError::Malformed {
-                index,
-                path: e.path().to_string(),
-                message: e.inner().to_string(),
-                excerpt: excerpt(trimmed.as_bytes(), 200),
-            }
-            .into(),
-        ),
+        Ok(chunk) => Event::Item(Ok(chunk)),
+        Err(e) => Event::Item(Err(StreamError::Malformed {
+            index,
+            path: e.path().to_string(),
+            message: e.inner().to_string(),
+            excerpt: excerpt(trimmed.as_bytes(), 200),
+        }
+        .into())),
     }
 }
 
