@@ -98,6 +98,12 @@ impl From<String> for UserContent {
     }
 }
 
+impl From<&String> for UserContent {
+    fn from(text: &String) -> Self {
+        UserContent::String(text.clone())
+    }
+}
+
 impl From<&str> for InputValue {
     fn from(value: &str) -> Self {
         InputValue::String(value.to_string())
@@ -116,20 +122,111 @@ impl From<&String> for InputValue {
     }
 }
 
+impl From<u64> for InputValue {
+    /// Exact: an integer the API's `int64` cannot carry (above `i64::MAX`) is
+    /// sent as its decimal digits in a string, which reads the same in a prompt.
+    fn from(value: u64) -> Self {
+        match i64::try_from(value) {
+            Ok(value) => InputValue::Int64(value),
+            Err(_) => InputValue::String(value.to_string()),
+        }
+    }
+}
+
+impl From<i128> for InputValue {
+    /// Exact, as for `u64`: outside `i64`'s range the digits go in a string.
+    fn from(value: i128) -> Self {
+        match i64::try_from(value) {
+            Ok(value) => InputValue::Int64(value),
+            Err(_) => InputValue::String(value.to_string()),
+        }
+    }
+}
+
+impl From<u128> for InputValue {
+    /// Exact, as for `u64`: above `i64::MAX` the digits go in a string.
+    fn from(value: u128) -> Self {
+        match i64::try_from(value) {
+            Ok(value) => InputValue::Int64(value),
+            Err(_) => InputValue::String(value.to_string()),
+        }
+    }
+}
+
 macro_rules! input_from_integer {
-    ($($int:ty),*) => {$(
+    ($($int:ty => $wide:ty),*) => {$(
         impl From<$int> for InputValue {
             fn from(value: $int) -> Self {
-                InputValue::Int64(i64::from(value))
+                InputValue::from(<$wide>::from(value))
             }
         }
     )*};
 }
-input_from_integer!(i8, i16, i32, u8, u16, u32);
+input_from_integer!(i8 => i64, i16 => i64, i32 => i64, u8 => i64, u16 => i64, u32 => i64);
+
+impl From<usize> for InputValue {
+    fn from(value: usize) -> Self {
+        // usize is at most 64 bits on every target Rust supports.
+        InputValue::from(value as u64)
+    }
+}
+
+impl From<isize> for InputValue {
+    fn from(value: isize) -> Self {
+        InputValue::from(value as i64)
+    }
+}
 
 impl From<f32> for InputValue {
+    /// The shortest decimal that reads back as the same `f32`: `0.1f32` is sent
+    /// as `0.1`, not `0.10000000149011612`.
     fn from(value: f32) -> Self {
-        InputValue::Double(f64::from(value))
+        InputValue::Double(value.to_string().parse().unwrap_or(f64::from(value)))
+    }
+}
+
+/// A JSON value that cannot be a prompt input: an array, an object or null.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct UnsupportedInput {
+    kind: &'static str,
+}
+
+impl std::fmt::Display for UnsupportedInput {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "a prompt input must be a string, number or boolean, not {}", self.kind)
+    }
+}
+
+impl std::error::Error for UnsupportedInput {}
+
+impl TryFrom<&serde_json::Value> for InputValue {
+    type Error = UnsupportedInput;
+
+    /// Strings, numbers (integers exactly, as for `u64`) and booleans; arrays,
+    /// objects and null are refused.
+    fn try_from(value: &serde_json::Value) -> Result<Self, Self::Error> {
+        use serde_json::Value;
+        match value {
+            Value::String(text) => Ok(InputValue::String(text.clone())),
+            Value::Bool(flag) => Ok(InputValue::Boolean(*flag)),
+            Value::Number(number) => Ok(match (number.as_i64(), number.as_u64()) {
+                (Some(int), _) => InputValue::Int64(int),
+                (None, Some(uint)) => InputValue::from(uint),
+                (None, None) => InputValue::Double(number.as_f64().unwrap_or(f64::NAN)),
+            }),
+            Value::Null => Err(UnsupportedInput { kind: "null" }),
+            Value::Array(_) => Err(UnsupportedInput { kind: "an array" }),
+            Value::Object(_) => Err(UnsupportedInput { kind: "an object" }),
+        }
+    }
+}
+
+impl TryFrom<serde_json::Value> for InputValue {
+    type Error = UnsupportedInput;
+
+    /// As for `&Value`.
+    fn try_from(value: serde_json::Value) -> Result<Self, Self::Error> {
+        InputValue::try_from(&value)
     }
 }
 
@@ -206,6 +303,12 @@ impl From<&str> for Document {
 impl From<String> for Document {
     fn from(text: String) -> Self {
         Document { metadata: None, text }
+    }
+}
+
+impl From<&String> for Document {
+    fn from(text: &String) -> Self {
+        Document { metadata: None, text: text.clone() }
     }
 }
 

@@ -37,6 +37,8 @@ pub use generated::{ByteStream, Client, ClientInfo, Error, ResponseValue};
 pub mod types {
     pub use crate::generated::open_enums::*;
     pub use crate::generated::types::*;
+
+    pub use crate::ext::UnsupportedInput;
 }
 
 /// Typed httpmock helpers: `server.deployments_invoke(|when, then| ...)`.
