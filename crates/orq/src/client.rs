@@ -123,8 +123,11 @@ impl Client {
     }
 
     /// The deployments API: list, get_config, invoke and stream.
-    pub fn deployments(&self) -> Deployments<'_> {
-        Deployments::new(self)
+    ///
+    /// Its request builders hold a clone of the client, so they and their
+    /// futures are `'static`: `tokio::spawn(client.deployments().invoke("k").send())` works.
+    pub fn deployments(&self) -> Deployments {
+        Deployments::new(self.clone())
     }
 
     /// The base URL requests go to.
@@ -162,6 +165,7 @@ impl Client {
         Fut: Future<Output = Result<orq_api::ResponseValue<T>, orq_api::Error<E>>>,
     {
         let streaming = accept == "text/event-stream";
+        let base_url = options.base_url.as_deref().unwrap_or(&self.inner.base_url);
         let timeout = options.timeout.unwrap_or(self.inner.timeout);
         let headers = self.call_headers(options, accept)?;
         let policy = options.retry.as_ref().unwrap_or(&self.inner.retry);
@@ -170,7 +174,7 @@ impl Client {
             let observed = Arc::new(Mutex::new(None::<(StatusCode, HeaderMap)>));
             let sink = observed.clone();
             let api = orq_api::Client::new_with_client(
-                &self.inner.base_url,
+                base_url,
                 self.inner.http.clone(),
                 orq_api::RequestOptions {
                     // A stream's body may last far longer than any request timeout:
@@ -221,7 +225,8 @@ impl Client {
         let mut headers = self.inner.headers.clone();
         headers.insert(header::ACCEPT, HeaderValue::from_static(accept));
         if let Some(contact) = options.contact_id.as_deref().or(self.inner.contact_id.as_deref()) {
-            headers.insert(HeaderName::from_static(CONTACT_ID_HEADER), header_value("contact id", contact)?);
+            let value = header_value("contact id", contact).map_err(Error::InvalidRequest)?;
+            headers.insert(HeaderName::from_static(CONTACT_ID_HEADER), value);
         }
         for (name, value) in &options.headers {
             headers.insert(name.clone(), value.clone());
@@ -292,10 +297,20 @@ where
     }
 }
 
-fn header_value(what: &str, value: &str) -> Result<HeaderValue, Error> {
-    HeaderValue::from_str(value).map_err(|_| {
-        Error::InvalidRequest(format!("the {what} contains characters not allowed in an HTTP header"))
-    })
+fn header_value(what: &str, value: &str) -> Result<HeaderValue, String> {
+    HeaderValue::from_str(value)
+        .map_err(|_| format!("the {what} contains characters not allowed in an HTTP header"))
+}
+
+/// `url` without a trailing slash, if it is an absolute http(s) URL with a host.
+fn checked_base_url(url: &str) -> Result<String, String> {
+    let base_url = url.trim_end_matches('/');
+    match reqwest::Url::parse(base_url) {
+        Ok(parsed) if matches!(parsed.scheme(), "http" | "https") && parsed.has_host() => {
+            Ok(base_url.to_string())
+        }
+        _ => Err(format!("base URL `{base_url}` is not an http(s) URL")),
+    }
 }
 
 /// Settings of one call that override the client's. Every request builder has
@@ -307,8 +322,10 @@ pub(crate) struct CallOptions {
     pub headers: HeaderMap,
     pub environment: Option<String>,
     pub contact_id: Option<String>,
-    /// An invalid header given to a builder method, reported by `send`.
-    pub invalid: Option<String>,
+    /// Sends this call here instead of to the client's base URL.
+    pub base_url: Option<String>,
+    /// Every invalid argument given to a builder method, in order, reported together by `send`.
+    pub problems: Vec<String>,
 }
 
 impl CallOptions {
@@ -317,22 +334,41 @@ impl CallOptions {
             (Ok(name), Ok(value)) => {
                 self.headers.insert(name, value);
             }
-            _ => self.invalid = Some(format!("header `{name}` is not a valid HTTP header")),
+            _ => self.problem(format!("header `{name}` is not a valid HTTP header")),
         }
     }
 
-    pub(crate) fn check(&self) -> Result<(), Error> {
-        match &self.invalid {
-            Some(message) => Err(Error::InvalidRequest(message.clone())),
-            None => Ok(()),
+    pub(crate) fn set_contact_id(&mut self, contact_id: String) {
+        if let Err(problem) = header_value("contact id", &contact_id) {
+            self.problem(problem);
         }
+        self.contact_id = Some(contact_id);
+    }
+
+    pub(crate) fn set_base_url(&mut self, url: &str) {
+        match checked_base_url(url) {
+            Ok(url) => self.base_url = Some(url),
+            Err(problem) => self.problem(problem),
+        }
+    }
+
+    /// Records an invalid argument; `send` reports it with the others.
+    pub(crate) fn problem(&mut self, message: String) {
+        self.problems.push(message);
+    }
+
+    /// Fails with one [`Error::InvalidRequest`] listing every problem the
+    /// builder recorded, then those `send` found (`more`).
+    pub(crate) fn check(&self, more: impl IntoIterator<Item = String>) -> Result<(), Error> {
+        let problems: Vec<String> = self.problems.iter().cloned().chain(more).collect();
+        if problems.is_empty() { Ok(()) } else { Err(Error::InvalidRequest(problems.join("; "))) }
     }
 }
 
 /// Adds the per-call option methods to a request builder with a `options: CallOptions` field.
 macro_rules! call_options {
-    ($builder:ident $(<$lt:lifetime $(, $param:ident)?>)?) => {
-        impl$(<$lt $(, $param)?>)? $builder$(<$lt $(, $param)?>)? {
+    ($builder:ident <$($param:ident),*>) => {
+        impl<$($param),*> $builder<$($param),*> {
             /// Uses this retry policy for this call instead of the client's.
             pub fn retry(mut self, policy: $crate::RetryPolicy) -> Self {
                 self.options.retry = Some(policy);
@@ -354,7 +390,16 @@ macro_rules! call_options {
 
             /// Sends this contact id (header `X-ORQ-CONTACT-ID`) instead of the client's.
             pub fn contact_id(mut self, contact_id: impl Into<String>) -> Self {
-                self.options.contact_id = Some(contact_id.into());
+                self.options.set_contact_id(contact_id.into());
+                self
+            }
+
+            /// Sends this call to another service URL than the client's, such as
+            /// a regional endpoint or a proxy. It must be an http(s) URL (checked
+            /// like [`ClientBuilder::base_url`](crate::ClientBuilder::base_url);
+            /// a bad one is reported by `send`).
+            pub fn base_url(mut self, url: impl AsRef<str>) -> Self {
+                self.options.set_base_url(url.as_ref());
                 self
             }
         }
@@ -513,29 +558,29 @@ impl ClientBuilder {
         self
     }
 
-    /// Checks the settings and builds the client.
+    /// Checks the settings and builds the client. A bad setting is an [`Error::Config`].
     pub fn build(self) -> Result<Client, Error> {
         let key = self.api_key.ok_or_else(|| {
-            Error::InvalidRequest("no API key: set ORQ_API_KEY or call ClientBuilder::api_key".into())
+            Error::Config("no API key: set ORQ_API_KEY or call ClientBuilder::api_key".into())
         })?;
         if key.expose().trim().is_empty() {
-            return Err(Error::InvalidRequest("the API key is empty".into()));
+            return Err(Error::Config("the API key is empty".into()));
         }
-        let base_url = self.base_url.trim_end_matches('/').to_string();
-        match reqwest::Url::parse(&base_url) {
-            Ok(url) if matches!(url.scheme(), "http" | "https") && url.has_host() => {}
-            _ => return Err(Error::InvalidRequest(format!("base URL `{base_url}` is not an http(s) URL"))),
-        }
+        let base_url = checked_base_url(&self.base_url).map_err(Error::Config)?;
 
         let mut headers = HeaderMap::new();
-        let mut auth = header_value("API key", &format!("Bearer {}", key.expose()))?;
+        let mut auth = header_value("API key", &format!("Bearer {}", key.expose())).map_err(Error::Config)?;
         auth.set_sensitive(true);
         headers.insert(header::AUTHORIZATION, auth);
-        headers.insert(header::USER_AGENT, header_value("user agent", &self.user_agent)?);
+        headers
+            .insert(header::USER_AGENT, header_value("user agent", &self.user_agent).map_err(Error::Config)?);
         for (name, value) in &self.headers {
             let name = HeaderName::from_bytes(name.as_bytes())
-                .map_err(|_| Error::InvalidRequest(format!("`{name}` is not a valid header name")))?;
-            headers.insert(name, header_value("default header", value)?);
+                .map_err(|_| Error::Config(format!("`{name}` is not a valid header name")))?;
+            headers.insert(name, header_value("default header", value).map_err(Error::Config)?);
+        }
+        if let Some(contact_id) = &self.contact_id {
+            header_value("contact id", contact_id).map_err(Error::Config)?;
         }
 
         let http = match self.http {
@@ -543,7 +588,7 @@ impl ClientBuilder {
             None => reqwest::Client::builder()
                 .connect_timeout(self.connect_timeout)
                 .build()
-                .map_err(|e| Error::InvalidRequest(format!("could not build the HTTP client: {e}")))?,
+                .map_err(|e| Error::Config(format!("could not build the HTTP client: {e}")))?,
         };
         Ok(Client {
             inner: Arc::new(Inner {

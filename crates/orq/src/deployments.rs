@@ -2,6 +2,17 @@
 //!
 //! get_config, invoke and stream share one request builder,
 //! [`DeploymentCall`]; what differs between them is only `send`.
+//!
+//! Request builders own a clone of the client (an `Arc`), so a request and the
+//! future of its `send` borrow nothing: they can be moved to another task or
+//! thread. The type parameter `C` is the client that sends them: [`Client`]
+//! (async, the default) or, with the `blocking` feature, `orq::blocking::Client`.
+//!
+//! # 204 No Content
+//!
+//! One rule for all four operations: a 204 answer is a success with nothing in
+//! it. `get_config` and `invoke` return `Ok(None)`; `list` returns an empty last
+//! page (so `list_all` ends); `stream` returns a stream that ends without chunks.
 
 use std::marker::PhantomData;
 use std::num::NonZeroU32;
@@ -9,7 +20,7 @@ use std::num::NonZeroU32;
 use futures::Stream;
 use orq_api::types::{
     Deployment, DeploymentConfig, DeploymentList, DeploymentRequest, Document, InputValue, InvokeOptions,
-    InvokeResponse, Message,
+    InvokeResponse, ListObject, Message,
 };
 use serde_json::{Map, Value};
 
@@ -25,17 +36,17 @@ const ENVIRONMENTS: &str = "environments";
 pub const MAX_PAGE_SIZE: u32 = 200;
 
 /// The deployments API. Get it from [`Client::deployments`].
-#[derive(Debug, Clone, Copy)]
-pub struct Deployments<'c> {
-    client: &'c Client,
+#[derive(Debug, Clone)]
+pub struct Deployments<C = Client> {
+    client: C,
 }
 
-impl<'c> Deployments<'c> {
-    pub(crate) fn new(client: &'c Client) -> Self {
+impl<C: Clone> Deployments<C> {
+    pub(crate) fn new(client: C) -> Self {
         Deployments { client }
     }
 
-    /// One page of deployments, newest first.
+    /// One page of deployments, newest first. A 204 answer is an empty last page.
     ///
     /// ```no_run
     /// # async fn run(client: orq::Client) -> Result<(), orq::Error> {
@@ -46,9 +57,9 @@ impl<'c> Deployments<'c> {
     /// }
     /// # Ok(()) }
     /// ```
-    pub fn list(&self) -> ListRequest<'c> {
+    pub fn list(&self) -> ListRequest<C> {
         ListRequest {
-            client: self.client,
+            client: self.client.clone(),
             limit: None,
             starting_after: None,
             ending_before: None,
@@ -56,24 +67,14 @@ impl<'c> Deployments<'c> {
         }
     }
 
-    /// Every deployment, following the cursors page by page (200 per page).
-    ///
-    /// ```no_run
-    /// use futures::TryStreamExt;
-    /// # async fn run(client: orq::Client) -> Result<(), orq::Error> {
-    /// let all: Vec<_> = client.deployments().list_all().try_collect().await?;
-    /// # Ok(()) }
-    /// ```
-    pub fn list_all(&self) -> impl Stream<Item = Result<Deployment, Error>> + Send + 'static {
-        self.list().limit(MAX_PAGE_SIZE).into_stream()
+    /// The configuration `key` resolves to: prompt, model, parameters, with the
+    /// inputs applied. `None` when the service answers 204 No Content.
+    pub fn get_config(&self, key: impl Into<String>) -> DeploymentCall<GetConfig, C> {
+        DeploymentCall::new(self.client.clone(), key.into())
     }
 
-    /// The configuration `key` resolves to: prompt, model, parameters, with the inputs applied.
-    pub fn get_config(&self, key: impl Into<String>) -> DeploymentCall<'c, GetConfig> {
-        DeploymentCall::new(self.client, key.into())
-    }
-
-    /// Runs deployment `key` and returns the whole generation.
+    /// Runs deployment `key` and returns the whole generation (`None` when the
+    /// service answers 204 No Content).
     ///
     /// ```no_run
     /// use orq::types::Message;
@@ -91,11 +92,12 @@ impl<'c> Deployments<'c> {
     /// }
     /// # Ok(()) }
     /// ```
-    pub fn invoke(&self, key: impl Into<String>) -> DeploymentCall<'c, Invoke> {
-        DeploymentCall::new(self.client, key.into())
+    pub fn invoke(&self, key: impl Into<String>) -> DeploymentCall<Invoke, C> {
+        DeploymentCall::new(self.client.clone(), key.into())
     }
 
-    /// Runs deployment `key` and streams the generation chunk by chunk.
+    /// Runs deployment `key` and streams the generation chunk by chunk (no
+    /// chunks at all when the service answers 204 No Content).
     ///
     /// ```no_run
     /// use futures::StreamExt;
@@ -106,25 +108,39 @@ impl<'c> Deployments<'c> {
     /// }
     /// # Ok(()) }
     /// ```
-    pub fn stream(&self, key: impl Into<String>) -> DeploymentCall<'c, StreamOp> {
-        DeploymentCall::new(self.client, key.into())
+    pub fn stream(&self, key: impl Into<String>) -> DeploymentCall<StreamOp, C> {
+        DeploymentCall::new(self.client.clone(), key.into())
+    }
+}
+
+impl Deployments<Client> {
+    /// Every deployment, following the cursors page by page (200 per page).
+    ///
+    /// ```no_run
+    /// use futures::TryStreamExt;
+    /// # async fn run(client: orq::Client) -> Result<(), orq::Error> {
+    /// let all: Vec<_> = client.deployments().list_all().try_collect().await?;
+    /// # Ok(()) }
+    /// ```
+    pub fn list_all(&self) -> impl Stream<Item = Result<Deployment, Error>> + Send + 'static {
+        self.list().limit(MAX_PAGE_SIZE).into_stream()
     }
 }
 
 /// A request for one page of deployments. Send it with [`ListRequest::send`].
 #[derive(Debug, Clone)]
 #[must_use = "a request does nothing until sent"]
-pub struct ListRequest<'c> {
-    client: &'c Client,
+pub struct ListRequest<C = Client> {
+    client: C,
     limit: Option<u32>,
     starting_after: Option<String>,
     ending_before: Option<String>,
     options: CallOptions,
 }
 
-call_options!(ListRequest<'c>);
+call_options!(ListRequest<C>);
 
-impl<'c> ListRequest<'c> {
+impl<C> ListRequest<C> {
     /// Page size, 1 to 200 (the service's default is 10). Other values are
     /// rejected by `send` before anything is sent.
     pub fn limit(mut self, limit: u32) -> Self {
@@ -144,19 +160,35 @@ impl<'c> ListRequest<'c> {
         self
     }
 
-    fn checked_limit(&self) -> Result<Option<NonZeroU32>, Error> {
-        match self.limit {
-            None => Ok(None),
-            Some(limit) if (1..=MAX_PAGE_SIZE).contains(&limit) => Ok(NonZeroU32::new(limit)),
-            Some(limit) => Err(Error::InvalidRequest(format!(
-                "limit must be between 1 and {MAX_PAGE_SIZE}, not {limit}"
-            ))),
-        }
+    /// The client that will send the request.
+    #[cfg_attr(not(feature = "blocking"), allow(dead_code))]
+    pub(crate) fn sender(&self) -> &C {
+        &self.client
     }
 
-    /// Sends the request.
+    /// The same request, sent by another client.
+    #[cfg_attr(not(feature = "blocking"), allow(dead_code))]
+    pub(crate) fn with_client<D>(self, client: D) -> ListRequest<D> {
+        let ListRequest { client: _, limit, starting_after, ending_before, options } = self;
+        ListRequest { client, limit, starting_after, ending_before, options }
+    }
+
+    /// The limit to send, after every problem of the request is reported.
+    fn checked_limit(&self) -> Result<Option<NonZeroU32>, Error> {
+        let limit =
+            self.limit.map(|limit| NonZeroU32::new(limit).filter(|l| l.get() <= MAX_PAGE_SIZE).ok_or(limit));
+        let bad_limit = match limit {
+            Some(Err(limit)) => Some(format!("limit must be between 1 and {MAX_PAGE_SIZE}, not {limit}")),
+            _ => None,
+        };
+        self.options.check(bad_limit)?;
+        Ok(limit.and_then(Result::ok))
+    }
+}
+
+impl ListRequest<Client> {
+    /// Sends the request. A 204 answer is an empty last page.
     pub async fn send(self) -> Result<DeploymentList, Error> {
-        self.options.check()?;
         let limit = self.checked_limit()?;
         let (after, before) = (self.starting_after.as_deref(), self.ending_before.as_deref());
         self.client
@@ -167,9 +199,8 @@ impl<'c> ListRequest<'c> {
                 redecode::<DeploymentList>,
                 |api| async move { api.deployments_list(before, limit, after).await },
             )
-            .await?
-            .map(ResponseValue::into_inner)
-            .ok_or_else(|| no_content("list"))
+            .await
+            .map(|page| page.map_or_else(empty_last_page, ResponseValue::into_inner))
     }
 
     /// Every deployment from this request's position on, following
@@ -211,13 +242,17 @@ struct ListState {
     done: bool,
 }
 
-fn no_content(operation: &'static str) -> Error {
-    Error::Decode {
-        what: operation,
-        path: String::new(),
-        message: format!("{operation} answered 204 No Content where a body is required"),
-        excerpt: String::new(),
-    }
+/// What a list answered with 204 No Content means: no deployments, and no more pages.
+fn empty_last_page() -> DeploymentList {
+    DeploymentList { data: Vec::new(), has_more: false, object: ListObject::List }
+}
+
+/// What a stream answered with 204 No Content means: a generation with no chunks.
+fn empty_stream(idle: Option<std::time::Duration>) -> ChunkStream {
+    let done = futures::stream::iter([Ok::<_, std::convert::Infallible>(bytes::Bytes::from_static(
+        b"data: [DONE]\n\n",
+    ))]);
+    ChunkStream::from_body(done, idle)
 }
 
 /// Marker: [`DeploymentCall`] for `get_config`.
@@ -234,17 +269,17 @@ pub enum StreamOp {}
 /// inputs, messages, documents and options. Send it with `send`.
 #[derive(Debug, Clone)]
 #[must_use = "a request does nothing until sent"]
-pub struct DeploymentCall<'c, Op> {
-    client: &'c Client,
+pub struct DeploymentCall<Op, C = Client> {
+    client: C,
     body: DeploymentRequest,
     options: CallOptions,
     op: PhantomData<Op>,
 }
 
-call_options!(DeploymentCall<'c, Op>);
+call_options!(DeploymentCall<Op, C>);
 
-impl<'c, Op> DeploymentCall<'c, Op> {
-    fn new(client: &'c Client, key: String) -> Self {
+impl<Op, C> DeploymentCall<Op, C> {
+    fn new(client: C, key: String) -> Self {
         DeploymentCall {
             client,
             body: DeploymentRequest::new(key),
@@ -253,7 +288,9 @@ impl<'c, Op> DeploymentCall<'c, Op> {
         }
     }
 
-    /// Sets prompt variable `name` (`{{name}}` in the prompt) to a string, number or bool.
+    /// Sets prompt variable `name` (`{{name}}` in the prompt) to a string, number
+    /// or bool: `&str`, `String`, any integer (sent exactly), `f32`, `f64`, `bool`.
+    /// A `serde_json::Value` converts with `InputValue::try_from`.
     pub fn input(mut self, name: impl Into<String>, value: impl Into<InputValue>) -> Self {
         self.body.inputs.insert(name.into(), value.into());
         self
@@ -360,18 +397,43 @@ impl<'c, Op> DeploymentCall<'c, Op> {
             Value::Object(map) => map,
             Value::Null => Map::new(),
             other => {
-                self.options.invalid = Some(format!("{field} must be a JSON object, not `{other}`"));
+                self.options.problem(format!("{field} must be a JSON object, not `{other}`"));
                 Map::new()
             }
         }
     }
 
+    /// The client that will send the request.
+    #[cfg_attr(not(feature = "blocking"), allow(dead_code))]
+    pub(crate) fn sender(&self) -> &C {
+        &self.client
+    }
+
+    /// The same request, sent by another client.
+    #[cfg_attr(not(feature = "blocking"), allow(dead_code))]
+    pub(crate) fn with_client<D>(self, client: D) -> DeploymentCall<Op, D> {
+        let DeploymentCall { client: _, body, options, op } = self;
+        DeploymentCall { client, body, options, op }
+    }
+
+    /// Every problem of the request: those the builder methods recorded, then
+    /// an empty key and inputs that JSON cannot carry.
+    fn check(&self) -> Result<(), Error> {
+        let empty_key = self.body.key.trim().is_empty().then(|| "the deployment key is empty".to_string());
+        let not_finite = self.body.inputs.iter().filter_map(|(name, value)| match value {
+            InputValue::Double(x) if !x.is_finite() => {
+                Some(format!("input `{name}` is {x}, which JSON cannot carry"))
+            }
+            _ => None,
+        });
+        self.options.check(empty_key.into_iter().chain(not_finite))
+    }
+}
+
+impl<Op> DeploymentCall<Op, Client> {
     /// The body for the wire: the stream flag of the operation, and the environment.
     fn wire_body(&self, stream: bool) -> Result<DeploymentRequest, Error> {
-        self.options.check()?;
-        if self.body.key.trim().is_empty() {
-            return Err(Error::InvalidRequest("the deployment key is empty".into()));
-        }
+        self.check()?;
         let mut body = self.body.clone();
         body.stream = Some(stream);
         // A per-call environment wins over everything; the client's default does
@@ -389,7 +451,7 @@ impl<'c, Op> DeploymentCall<'c, Op> {
     }
 }
 
-impl DeploymentCall<'_, GetConfig> {
+impl DeploymentCall<GetConfig> {
     /// Sends the request. `None` when the service answers 204 No Content.
     pub async fn send(self) -> Result<Option<DeploymentConfig>, Error> {
         let body = self.wire_body(false)?;
@@ -403,7 +465,7 @@ impl DeploymentCall<'_, GetConfig> {
     }
 }
 
-impl DeploymentCall<'_, Invoke> {
+impl DeploymentCall<Invoke> {
     /// Sends the request. `None` when the service answers 204 No Content.
     pub async fn send(self) -> Result<Option<InvokeResponse>, Error> {
         let body = self.wire_body(false)?;
@@ -417,13 +479,15 @@ impl DeploymentCall<'_, Invoke> {
     }
 }
 
-impl DeploymentCall<'_, StreamOp> {
-    /// Sends the request and returns the chunks as they arrive.
+impl DeploymentCall<StreamOp> {
+    /// Sends the request and returns the chunks as they arrive (none when the
+    /// service answers 204 No Content).
     ///
     /// Retries (per policy) happen only until the response starts; a stream
     /// that breaks later yields an error item and is never replayed.
     pub async fn send(self) -> Result<ChunkStream, Error> {
         let body = self.wire_body(true)?;
+        let idle = self.client.inner.stream_idle_timeout;
         let response = self
             .client
             .execute(
@@ -436,10 +500,10 @@ impl DeploymentCall<'_, StreamOp> {
                     async move { api.deployments_stream(None, None, body).await }
                 },
             )
-            .await?
-            .ok_or_else(|| no_content("stream"))?;
+            .await?;
+        let Some(response) = response else { return Ok(empty_stream(idle)) };
         let request_id = crate::error::request_id(response.headers());
-        Ok(ChunkStream::new(response.into_inner_stream(), self.client.inner.stream_idle_timeout, request_id))
+        Ok(ChunkStream::new(response.into_inner_stream(), idle, request_id))
     }
 }
 
@@ -447,9 +511,9 @@ impl DeploymentCall<'_, StreamOp> {
 /// is the same as `.send().await`.
 macro_rules! await_sends {
     ($($builder:ty => $output:ty),* $(,)?) => {$(
-        impl<'c> std::future::IntoFuture for $builder {
+        impl std::future::IntoFuture for $builder {
             type Output = Result<$output, Error>;
-            type IntoFuture = std::pin::Pin<Box<dyn std::future::Future<Output = Self::Output> + Send + 'c>>;
+            type IntoFuture = std::pin::Pin<Box<dyn std::future::Future<Output = Self::Output> + Send + 'static>>;
 
             fn into_future(self) -> Self::IntoFuture {
                 Box::pin(self.send())
@@ -459,8 +523,8 @@ macro_rules! await_sends {
 }
 
 await_sends! {
-    ListRequest<'c> => DeploymentList,
-    DeploymentCall<'c, GetConfig> => Option<DeploymentConfig>,
-    DeploymentCall<'c, Invoke> => Option<InvokeResponse>,
-    DeploymentCall<'c, StreamOp> => ChunkStream,
+    ListRequest => DeploymentList,
+    DeploymentCall<GetConfig> => Option<DeploymentConfig>,
+    DeploymentCall<Invoke> => Option<InvokeResponse>,
+    DeploymentCall<StreamOp> => ChunkStream,
 }

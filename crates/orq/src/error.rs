@@ -57,9 +57,16 @@ pub enum Error {
     #[error("stream failed: {0}")]
     Stream(#[from] StreamError),
 
-    /// The request was rejected before sending: fix the arguments.
+    /// The request was rejected before sending: fix the arguments. Every
+    /// problem the request builder saw is listed, separated by `; `.
     #[error("invalid request: {0}")]
     InvalidRequest(String),
+
+    /// The client cannot work as configured: a bad setting given to
+    /// [`ClientBuilder`](crate::ClientBuilder) (missing key, base URL that is not
+    /// http(s), invalid header), or a blocking client called inside an async runtime.
+    #[error("invalid client configuration: {0}")]
+    Config(String),
 }
 
 /// What went wrong in a stream that had started.
@@ -120,6 +127,14 @@ impl Error {
     /// Whether the deployment (or another resource) was not found (404).
     pub fn is_not_found(&self) -> bool {
         self.status() == Some(reqwest::StatusCode::NOT_FOUND)
+    }
+}
+
+/// A JSON value that cannot be a prompt input is an invalid request, so `?`
+/// works on `InputValue::try_from(value)`.
+impl From<orq_api::types::UnsupportedInput> for Error {
+    fn from(error: orq_api::types::UnsupportedInput) -> Self {
+        Error::InvalidRequest(error.to_string())
     }
 }
 
