@@ -34,7 +34,8 @@
 //! ```
 //!
 //! Every request builder can also be awaited directly: `client.deployments().list().await`
-//! is `client.deployments().list().send().await`.
+//! is `client.deployments().list().send().await`. Requests own a clone of the client,
+//! so they can be spawned: `tokio::spawn(client.deployments().invoke("k").send())`.
 //!
 //! Where things live:
 //! - [`Client`], [`ClientBuilder`]: configuration, shared by all calls (`client.rs`).
@@ -43,9 +44,12 @@
 //! - [`ChunkStream`]: server-sent events to chunks (`stream.rs`).
 //! - [`Error`]: the one error type (`error.rs`).
 //! - [`types`]: request and response types, generated from the OpenAPI spec in `orq-api`.
+//! - `blocking` (feature `blocking`): the same operations without async (`blocking.rs`).
 
 #![warn(missing_docs)]
 
+#[cfg(feature = "blocking")]
+pub mod blocking;
 mod client;
 pub mod deployments;
 mod error;
