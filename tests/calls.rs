@@ -60,7 +60,7 @@ async fn requests_and_their_futures_can_be_spawned() {
 async fn inputs_of_every_rust_type_arrive_exactly() {
     let (mock, client) = mock_and_client().await;
     let name = String::from("Ada");
-    let items = vec![1, 2, 3];
+    let items: Vec<u8> = "abc".bytes().collect();
     let from_json = InputValue::try_from(json!(12.5)).expect("a number is an input");
     client
         .deployments()

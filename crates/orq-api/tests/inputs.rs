@@ -67,7 +67,9 @@ fn json_values_convert_when_they_can_be_inputs() {
 fn messages_and_documents_take_a_borrowed_string() {
     let question = String::from("Where is my order?");
     let message = Message::user(&question);
-    assert!(matches!(message, Message::User { content: UserContent::String(ref text), .. } if *text == question));
+    assert!(
+        matches!(message, Message::User { content: UserContent::String(ref text), .. } if *text == question)
+    );
     let document = orq_api::types::Document::from(&question);
     assert_eq!(document.text, question);
 }

@@ -251,7 +251,10 @@ where
 
 /// The deployments of a blocking `list_all` (or a [`ListRequest`] iterated):
 /// each page is fetched when the iterator reaches it. An error ends it.
-pub struct DeploymentIter(BlockingIter<Pin<Box<dyn Stream<Item = Result<Deployment, Error>> + Send>>>);
+pub struct DeploymentIter(BlockingIter<DeploymentStream>);
+
+/// The async `list_all` stream a [`DeploymentIter`] advances.
+type DeploymentStream = Pin<Box<dyn Stream<Item = Result<Deployment, Error>> + Send>>;
 
 impl fmt::Debug for DeploymentIter {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
