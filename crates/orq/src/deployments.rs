@@ -338,7 +338,7 @@ impl<'c, Op> DeploymentCall<'c, Op> {
 
     /// Asks the service to return the knowledge-base chunks it used.
     pub fn include_retrievals(mut self, include: bool) -> Self {
-        self.body.invoke_options = Some(InvokeOptions { include_retrievals: include });
+        self.body.invoke_options.get_or_insert_with(InvokeOptions::default).include_retrievals = include;
         self
     }
 
