@@ -90,6 +90,7 @@ pub fn generate(spec_path: &Path) -> Result<Vec<(String, String)>, String> {
         serde_norway::from_str(&text).map_err(|e| format!("parsing {}: {e}", spec_path.display()))?;
     let open_enums = open_enums(&document)?;
     let open_unions = open_unions(&document, &open_enums)?;
+    check_response_unions_are_open(&document)?;
     let spec: openapiv3::OpenAPI = serde_json::from_value(document)
         .map_err(|e| format!("{} is not OpenAPI 3.0: {e}", spec_path.display()))?;
 
@@ -490,6 +491,54 @@ impl OpenUnion {
     }
 }
 
+/// Fails unless every union a response can contain is an `x-orq-open` component schema.
+fn check_response_unions_are_open(document: &Value) -> Result<(), String> {
+    let mut pending: Vec<String> = Vec::new();
+    let responses =
+        document.get("paths").and_then(Value::as_object).into_iter().flat_map(|paths| paths.values());
+    for operation in responses.filter_map(Value::as_object).flat_map(|item| item.values()) {
+        collect_refs(operation.get("responses").unwrap_or(&Value::Null), &mut pending);
+    }
+    let mut seen = std::collections::BTreeSet::new();
+    while let Some(reference) = pending.pop() {
+        if !seen.insert(reference.clone()) {
+            continue;
+        }
+        let name = reference.rsplit('/').next().unwrap_or_default();
+        let schema = document
+            .pointer(reference.trim_start_matches('#'))
+            .ok_or_else(|| format!("unresolvable $ref `{reference}`"))?;
+        let open = schema.get(OPEN_ENUM_EXTENSION) == Some(&Value::Bool(true));
+        if (schema.get("oneOf").is_some() || schema.get("anyOf").is_some()) && !open {
+            return Err(format!("{name}: a union in responses must be marked `{OPEN_ENUM_EXTENSION}: true`"));
+        }
+        // Unions below the top of a schema would be generated closed.
+        let properties =
+            schema.get("properties").and_then(Value::as_object).into_iter().flat_map(|p| p.values());
+        if properties.chain(schema.get("items")).any(|v| v.get("oneOf").is_some() || v.get("anyOf").is_some())
+        {
+            return Err(format!(
+                "{name}: make the inline union a component marked `{OPEN_ENUM_EXTENSION}: true`"
+            ));
+        }
+        collect_refs(schema, &mut pending);
+    }
+    Ok(())
+}
+
+fn collect_refs(value: &Value, out: &mut Vec<String>) {
+    match value {
+        Value::Object(map) => {
+            if let Some(Value::String(reference)) = map.get("$ref") {
+                out.push(reference.clone());
+            }
+            map.values().for_each(|v| collect_refs(v, out));
+        }
+        Value::Array(items) => items.iter().for_each(|v| collect_refs(v, out)),
+        _ => {}
+    }
+}
+
 /// The `lenient` module the integer fields' `deserialize_with` points at.
 fn lenient_module() -> TokenStream {
     quote! {
@@ -631,6 +680,19 @@ mod tests {
     fn generation_is_reproducible() {
         let spec = crate::workspace_root().join(crate::SPEC_PATH);
         assert_eq!(generate(&spec).unwrap(), generate(&spec).unwrap());
+    }
+
+    #[test]
+    fn a_closed_union_in_responses_is_refused() {
+        let spec = crate::workspace_root().join(crate::SPEC_PATH);
+        let mut document: Value = serde_norway::from_str(&std::fs::read_to_string(spec).unwrap()).unwrap();
+        assert_eq!(check_response_unions_are_open(&document), Ok(()));
+        // Request-only unions may stay closed.
+        assert!(document["components"]["schemas"]["UserContentPart"].get(OPEN_ENUM_EXTENSION).is_none());
+        let part = &mut document["components"]["schemas"]["PromptContentPart"];
+        part.as_object_mut().unwrap().remove(OPEN_ENUM_EXTENSION);
+        let err = check_response_unions_are_open(&document).unwrap_err();
+        assert!(err.starts_with("PromptContentPart:"), "{err}");
     }
 
     #[test]
