@@ -149,8 +149,8 @@ async fn get_config_substitutes_inputs_and_appends_messages() {
         .messages
         .iter()
         .map(|m| match &m.content {
-            PromptContent::String(text) => text.clone(),
-            PromptContent::Array(parts) => format!("{parts:?}"),
+            Some(PromptContent::Text(text)) => text.clone(),
+            other => format!("{other:?}"),
         })
         .collect();
     assert!(texts[0].contains("Ada") && !texts[0].contains("{{name}}"), "{texts:?}");
@@ -292,8 +292,8 @@ async fn tool_calls_come_back_typed() {
         .unwrap()
         .expect("a body");
     match &out.choices[0].message {
-        ChoiceMessage::ToolCalls { tool_calls, .. } => {
-            assert_eq!(tool_calls[0].function.name, "get_order_status")
+        Some(ChoiceMessage::ToolCalls(message)) => {
+            assert_eq!(message.tool_calls[0].function.name, "get_order_status")
         }
         other => panic!("expected tool calls, got {other:?}"),
     }

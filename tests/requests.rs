@@ -705,8 +705,8 @@ async fn list_page_decodes_with_next_cursor() {
     assert_eq!(deployment.version, "v3");
     assert_eq!(deployment.created, "2025-01-02T03:04:05.000Z");
     assert_eq!(deployment.prompt_config.model, "gpt-4o");
-    assert_eq!(deployment.prompt_config.provider, Provider::Openai);
-    assert_eq!(deployment.prompt_config.model_type, ModelType::Chat);
+    assert_eq!(deployment.prompt_config.provider, Some(Provider::Openai));
+    assert_eq!(deployment.prompt_config.model_type, Some(ModelType::Chat));
     assert_eq!(deployment.prompt_config.model_parameters.temperature, Some(0.7));
     assert_eq!(deployment.prompt_config.model_parameters.max_tokens, Some(256.0));
     assert_eq!(deployment.prompt_config.messages.len(), 1);
@@ -765,7 +765,7 @@ async fn invoke_decodes_the_generation() {
     assert_eq!(response.text(), Some("Your order ships tomorrow."));
     assert_eq!(response.id, "01JABCDEF0123456789XYZ");
     assert_eq!(response.model, "gpt-4o");
-    assert_eq!(response.provider, Provider::Anthropic);
+    assert_eq!(response.provider, Some(Provider::Anthropic));
     assert!(response.is_final);
     assert_eq!(response.integration_id.as_deref(), Some("int_1"));
     assert_eq!(response.system_fingerprint, None);
@@ -807,11 +807,11 @@ async fn unknown_provider_decodes_to_other() {
             when.method(Method::POST).path(INVOKE);
             then.status(200)
                 .header("content-type", "application/json")
-                .json_body(invoke_response("hi", "deepseek"));
+                .json_body(invoke_response("hi", "acme-ai"));
         })
         .await;
     let mut listed = page(&["dep_a"], false);
-    listed["data"][0]["prompt_config"]["provider"] = json!("deepseek");
+    listed["data"][0]["prompt_config"]["provider"] = json!("acme-ai");
     listed["data"][0]["prompt_config"]["model_type"] = json!("world-model");
     server
         .mock_async(|when, then| {
@@ -822,12 +822,12 @@ async fn unknown_provider_decodes_to_other() {
     let client = client(&server);
 
     let response = client.deployments().invoke("k").send().await.expect("invoke succeeds").expect("a body");
-    assert_eq!(response.provider, Provider::Other("deepseek".into()));
-    assert_eq!(response.provider.as_str(), "deepseek");
+    assert_eq!(response.provider, Some(Provider::Other("acme-ai".into())));
+    assert_eq!(response.provider.as_ref().map(Provider::as_str), Some("acme-ai"));
 
     let page = client.deployments().list().send().await.expect("list succeeds");
-    assert_eq!(page.data[0].prompt_config.provider, Provider::Other("deepseek".into()));
-    assert_eq!(page.data[0].prompt_config.model_type, ModelType::Other("world-model".into()));
+    assert_eq!(page.data[0].prompt_config.provider, Some(Provider::Other("acme-ai".into())));
+    assert_eq!(page.data[0].prompt_config.model_type, Some(ModelType::Other("world-model".into())));
 }
 
 // -------------------------------------------------------- 4. list_all
@@ -1134,7 +1134,8 @@ async fn list_500_with_an_html_body_is_still_an_api_error() {
 async fn malformed_200_is_a_decode_error_naming_the_field() {
     let server = MockServer::start_async().await;
     let mut bad_invoke = invoke_response("hi", "openai");
-    bad_invoke["choices"][0]["message"] = json!("not an object");
+    // A union variant it does not know is kept; a wrong type in a plain field is an error.
+    bad_invoke["choices"][0]["finish_reason"] = json!(7);
     server
         .mock_async(|when, then| {
             when.method(Method::POST).path(INVOKE);
@@ -1165,7 +1166,7 @@ async fn malformed_200_is_a_decode_error_naming_the_field() {
     };
     assert_eq!(*what, "invoke");
     assert!(path.contains("choices[0]"), "{path}");
-    assert!(path.contains("message"), "{path}");
+    assert!(path.contains("finish_reason"), "{path}");
     assert!(excerpt.contains("01JABCDEF"), "{excerpt}");
     let display = error.to_string();
     assert!(display.contains("invoke") && display.contains("choices[0]"), "{display}");
@@ -1625,7 +1626,7 @@ async fn typed_mock_helpers_match_what_the_facade_sends() {
     expected_request.messages.push(Message::user("Hello"));
     expected_request.context.insert("environments".into(), json!("production"));
     expected_request.stream = Some(false);
-    let answer: InvokeResponse = serde_json::from_value(invoke_response("Hi Ada", "deepseek")).unwrap();
+    let answer: InvokeResponse = serde_json::from_value(invoke_response("Hi Ada", "acme-ai")).unwrap();
     let invoke = server.deployments_invoke(|when, then| {
         // The facade sends neither of the spec's header parameters.
         when.body(&expected_request).contact_id(None).environment(None);

@@ -6,10 +6,24 @@
 //!   open enums described below;
 //! - `crates/orq-api/src/generated_httpmock.rs`: progenitor's typed httpmock helpers.
 //!
-//! Open enums: a component schema with `x-orq-open: true` becomes a flat Rust enum
-//! with one variant per listed value and an `Other(String)` catch-all, so a value the
-//! service adds later decodes instead of failing. typify would make such enums
-//! closed, so we emit them ourselves and tell typify to use ours instead.
+//! Open enums: a component schema with `x-orq-open: true` and an `enum` becomes a flat
+//! Rust enum with one variant per listed value and an `Other(String)` catch-all, so a
+//! value the service adds later decodes instead of failing. typify would make such
+//! enums closed, so we emit them ourselves and tell typify to use ours instead.
+//!
+//! Open unions: a component schema with `x-orq-open: true` and a `oneOf` becomes a Rust
+//! enum with one variant per branch and an `Other(serde_json::Value)` catch-all that
+//! keeps a variant we do not know (or a known tag whose fields do not fit) exactly as
+//! sent, so it re-serialises unchanged. Branches either fix the tag named by
+//! `discriminator.propertyName` (a newtype variant of the schema in the branch's
+//! `allOf`, or a unit variant without one) or are told apart by JSON type
+//! (`x-orq-variant` names them). Decoding reads the body into one `serde_json::Value`,
+//! dispatches on the tag, and decodes the variant from that value by reference, so the
+//! text is parsed once and nothing is buffered twice.
+//!
+//! Lenient integers: every integer field of a generated struct also accepts a number
+//! with no fractional part (`3.0`), which JSON producers are free to send; the spec
+//! declares counts and positions `integer` where upstream says `number`.
 
 use std::path::Path;
 use std::process::ExitCode;
@@ -75,6 +89,8 @@ pub fn generate(spec_path: &Path) -> Result<Vec<(String, String)>, String> {
     let document: Value =
         serde_norway::from_str(&text).map_err(|e| format!("parsing {}: {e}", spec_path.display()))?;
     let open_enums = open_enums(&document)?;
+    let open_unions = open_unions(&document, &open_enums)?;
+    check_response_unions_are_open(&document)?;
     let spec: openapiv3::OpenAPI = serde_json::from_value(document)
         .map_err(|e| format!("{} is not OpenAPI 3.0: {e}", spec_path.display()))?;
 
@@ -98,9 +114,16 @@ pub fn generate(spec_path: &Path) -> Result<Vec<(String, String)>, String> {
         );
     }
 
+    for open in &open_unions {
+        settings.with_replacement(&open.name, format!("super::open_unions::{}", open.name), [].into_iter());
+    }
+
     let mut generator = Generator::new(&settings);
     let client = generator.generate_tokens(&spec).map_err(|e| format!("progenitor: {e}"))?;
+    let client = lenient_integers(client)?;
     let enums = open_enums.iter().map(OpenEnum::tokens);
+    let unions = open_unions.iter().map(OpenUnion::tokens);
+    let lenient = lenient_module();
     let generated = quote! {
         #client
 
@@ -108,6 +131,13 @@ pub fn generate(spec_path: &Path) -> Result<Vec<(String, String)>, String> {
         pub mod open_enums {
             #(#enums)*
         }
+
+        /// Response-side unions that keep variants this version does not know.
+        pub mod open_unions {
+            #(#unions)*
+        }
+
+        #lenient
     };
     let mock = generator.httpmock(&spec, "crate").map_err(|e| format!("progenitor httpmock: {e}"))?;
 
@@ -138,7 +168,7 @@ fn open_enums(document: &Value) -> Result<Vec<OpenEnum>, String> {
         .ok_or("the spec has no components/schemas")?;
     let mut found = Vec::new();
     for (name, schema) in schemas {
-        if schema.get(OPEN_ENUM_EXTENSION) != Some(&Value::Bool(true)) {
+        if schema.get(OPEN_ENUM_EXTENSION) != Some(&Value::Bool(true)) || schema.get("oneOf").is_some() {
             continue;
         }
         let values = schema
@@ -266,6 +296,373 @@ impl OpenEnum {
     }
 }
 
+/// An `x-orq-open` union (`oneOf`) of the spec.
+struct OpenUnion {
+    name: String,
+    description: String,
+    /// The property holding the tag (`discriminator.propertyName`), if branches are tagged.
+    tag: Option<String>,
+    variants: Vec<UnionVariant>,
+}
+
+struct UnionVariant {
+    name: String,
+    description: String,
+    kind: VariantKind,
+}
+
+enum VariantKind {
+    /// The object whose tag property is `value`; its other fields decode into `body`.
+    Tagged { value: String, body: Option<TokenStream> },
+    /// Told apart from the other branches by its JSON type.
+    Untagged { ty: TokenStream },
+}
+
+fn open_unions(document: &Value, open_enums: &[OpenEnum]) -> Result<Vec<OpenUnion>, String> {
+    let schemas = document
+        .pointer("/components/schemas")
+        .and_then(Value::as_object)
+        .ok_or("the spec has no components/schemas")?;
+    let open_unions: Vec<&String> = schemas
+        .iter()
+        .filter(|(_, s)| s.get(OPEN_ENUM_EXTENSION) == Some(&Value::Bool(true)) && s.get("oneOf").is_some())
+        .map(|(name, _)| name)
+        .collect();
+    // Where the generated Rust type of a component schema lives, seen from `open_unions`.
+    let type_path = |reference: &str| -> Result<TokenStream, String> {
+        let name = reference
+            .strip_prefix("#/components/schemas/")
+            .ok_or_else(|| format!("unsupported $ref `{reference}`"))?;
+        let ident = format_ident!("{name}");
+        Ok(if open_enums.iter().any(|e| e.name == name) {
+            quote!(super::open_enums::#ident)
+        } else if open_unions.iter().any(|u| *u == name) {
+            quote!(#ident)
+        } else {
+            quote!(super::types::#ident)
+        })
+    };
+    let all_of_ref = |branch: &Value| -> Option<String> {
+        let refs = branch.get("allOf")?.as_array()?;
+        match refs.as_slice() {
+            [only] => only.get("$ref")?.as_str().map(str::to_string),
+            _ => None,
+        }
+    };
+
+    let mut found = Vec::new();
+    for &name in &open_unions {
+        let schema = &schemas[name];
+        let tag = schema.pointer("/discriminator/propertyName").and_then(Value::as_str).map(str::to_string);
+        let branches = schema["oneOf"].as_array().ok_or_else(|| format!("{name}: oneOf must be a list"))?;
+        let mut variants = Vec::new();
+        for (i, branch) in branches.iter().enumerate() {
+            let at = format!("{name}.oneOf[{i}]");
+            let description =
+                branch.get("description").and_then(Value::as_str).unwrap_or_default().to_string();
+            let explicit = branch.get("x-orq-variant").and_then(Value::as_str);
+            let tag_value = tag.as_ref().and_then(|t| {
+                let values = branch.pointer(&format!("/properties/{t}/enum"))?.as_array()?;
+                match values.as_slice() {
+                    [Value::String(v)] => Some(v.clone()),
+                    _ => None,
+                }
+            });
+            let (variant, kind) = if let Some(value) = tag_value {
+                let body = all_of_ref(branch).map(|r| type_path(&r)).transpose()?;
+                let variant = explicit.map(str::to_string).unwrap_or_else(|| variant_name(&value));
+                (variant, VariantKind::Tagged { value, body })
+            } else {
+                let variant = explicit
+                    .ok_or_else(|| format!("{at}: an untagged branch needs `x-orq-variant`"))?
+                    .to_string();
+                let ty = match (branch.get("type").and_then(Value::as_str), all_of_ref(branch)) {
+                    (None, Some(reference)) => type_path(&reference)?,
+                    (Some("string"), None) => quote!(::std::string::String),
+                    (Some("boolean"), None) => quote!(bool),
+                    (Some("array"), None) => {
+                        let items = branch
+                            .pointer("/items/$ref")
+                            .and_then(Value::as_str)
+                            .ok_or_else(|| format!("{at}: array items must be a $ref"))?;
+                        let item = type_path(items)?;
+                        quote!(::std::vec::Vec<#item>)
+                    }
+                    _ => {
+                        return Err(format!(
+                            "{at}: unsupported branch (use a tag, a string, an array of a $ref, or allOf of one $ref)"
+                        ));
+                    }
+                };
+                (variant, VariantKind::Untagged { ty })
+            };
+            variants.push(UnionVariant { name: variant, description, kind });
+        }
+        // serde tries untagged variants last, in order.
+        variants.sort_by_key(|v| matches!(v.kind, VariantKind::Untagged { .. }));
+        let description = schema.get("description").and_then(Value::as_str).unwrap_or_default().to_string();
+        found.push(OpenUnion { name: name.clone(), description, tag, variants });
+    }
+    Ok(found)
+}
+
+impl OpenUnion {
+    fn tokens(&self) -> TokenStream {
+        let name = format_ident!("{}", self.name);
+        let doc = format!(
+            "{}\n\nVariants this version does not know arrive as [`{}::Other`], kept as sent.",
+            self.description, self.name
+        );
+        let mut variants = Vec::new();
+        let mut tagged_arms = Vec::new();
+        let mut untagged_attempts = Vec::new();
+        for variant in &self.variants {
+            let ident = format_ident!("{}", variant.name);
+            let vdoc = (!variant.description.is_empty()).then(|| {
+                let text = &variant.description;
+                quote!(#[doc = #text])
+            });
+            match &variant.kind {
+                VariantKind::Tagged { value, body: Some(body) } => {
+                    variants.push(quote! { #vdoc #[serde(rename = #value)] #ident(#body), });
+                    tagged_arms.push(quote! {
+                        ::std::option::Option::Some(#value) => <#body as ::serde::Deserialize>::deserialize(&value).ok().map(Self::#ident),
+                    });
+                }
+                VariantKind::Tagged { value, body: None } => {
+                    variants.push(quote! { #vdoc #[serde(rename = #value)] #ident, });
+                    tagged_arms.push(quote! {
+                        ::std::option::Option::Some(#value) => ::std::option::Option::Some(Self::#ident),
+                    });
+                }
+                VariantKind::Untagged { ty } => {
+                    let untagged = self.tag.is_some().then(|| quote!(#[serde(untagged)]));
+                    variants.push(quote! { #vdoc #untagged #ident(#ty), });
+                    untagged_attempts.push(quote! {
+                        if let ::std::result::Result::Ok(known) = <#ty as ::serde::Deserialize>::deserialize(&value) {
+                            return ::std::result::Result::Ok(Self::#ident(known));
+                        }
+                    });
+                }
+            }
+        }
+        let (container, other_attr) = match &self.tag {
+            Some(tag) => (quote!(#[serde(tag = #tag)]), quote!(#[serde(untagged)])),
+            None => (quote!(#[serde(untagged)]), quote!()),
+        };
+        let tagged = self.tag.as_ref().map(|tag| {
+            quote! {
+                let known = match value.get(#tag).and_then(::serde_json::Value::as_str) {
+                    #(#tagged_arms)*
+                    _ => ::std::option::Option::None,
+                };
+                if let ::std::option::Option::Some(known) = known {
+                    return ::std::result::Result::Ok(known);
+                }
+            }
+        });
+        quote! {
+            #[doc = #doc]
+            #[derive(Debug, Clone, PartialEq, ::serde::Serialize, ::schemars::JsonSchema)]
+            #container
+            pub enum #name {
+                #(#variants)*
+                /// A variant this version does not know, kept as sent.
+                #other_attr
+                Other(::serde_json::Value),
+            }
+
+            impl #name {
+                /// Whether this is a variant the spec lists.
+                pub fn is_known(&self) -> bool {
+                    !matches!(self, Self::Other(_))
+                }
+            }
+
+            impl<'de> ::serde::Deserialize<'de> for #name {
+                fn deserialize<D: ::serde::Deserializer<'de>>(deserializer: D) -> ::std::result::Result<Self, D::Error> {
+                    let value = <::serde_json::Value as ::serde::Deserialize>::deserialize(deserializer)?;
+                    #tagged
+                    #(#untagged_attempts)*
+                    ::std::result::Result::Ok(Self::Other(value))
+                }
+            }
+        }
+    }
+}
+
+/// Fails unless every union a response can contain is an `x-orq-open` component schema.
+fn check_response_unions_are_open(document: &Value) -> Result<(), String> {
+    let mut pending: Vec<String> = Vec::new();
+    let responses =
+        document.get("paths").and_then(Value::as_object).into_iter().flat_map(|paths| paths.values());
+    for operation in responses.filter_map(Value::as_object).flat_map(|item| item.values()) {
+        collect_refs(operation.get("responses").unwrap_or(&Value::Null), &mut pending);
+    }
+    let mut seen = std::collections::BTreeSet::new();
+    while let Some(reference) = pending.pop() {
+        if !seen.insert(reference.clone()) {
+            continue;
+        }
+        let name = reference.rsplit('/').next().unwrap_or_default();
+        let schema = document
+            .pointer(reference.trim_start_matches('#'))
+            .ok_or_else(|| format!("unresolvable $ref `{reference}`"))?;
+        let open = schema.get(OPEN_ENUM_EXTENSION) == Some(&Value::Bool(true));
+        if (schema.get("oneOf").is_some() || schema.get("anyOf").is_some()) && !open {
+            return Err(format!("{name}: a union in responses must be marked `{OPEN_ENUM_EXTENSION}: true`"));
+        }
+        // Unions below the top of a schema would be generated closed.
+        let properties =
+            schema.get("properties").and_then(Value::as_object).into_iter().flat_map(|p| p.values());
+        if properties.chain(schema.get("items")).any(|v| v.get("oneOf").is_some() || v.get("anyOf").is_some())
+        {
+            return Err(format!(
+                "{name}: make the inline union a component marked `{OPEN_ENUM_EXTENSION}: true`"
+            ));
+        }
+        collect_refs(schema, &mut pending);
+    }
+    Ok(())
+}
+
+fn collect_refs(value: &Value, out: &mut Vec<String>) {
+    match value {
+        Value::Object(map) => {
+            if let Some(Value::String(reference)) = map.get("$ref") {
+                out.push(reference.clone());
+            }
+            map.values().for_each(|v| collect_refs(v, out));
+        }
+        Value::Array(items) => items.iter().for_each(|v| collect_refs(v, out)),
+        _ => {}
+    }
+}
+
+/// The `lenient` module the integer fields' `deserialize_with` points at.
+fn lenient_module() -> TokenStream {
+    quote! {
+        /// Decoding of integer fields that also accepts integral floats such as `3.0`.
+        pub mod lenient {
+            use ::serde::de::{Deserialize, Deserializer, Error, Unexpected, Visitor};
+
+            /// An integer field's value.
+            pub fn int<'de, D, T>(deserializer: D) -> ::std::result::Result<T, D::Error>
+            where
+                D: Deserializer<'de>,
+                T: TryFrom<u64> + TryFrom<i64>,
+            {
+                Int::<T>::deserialize(deserializer).map(|int| int.0)
+            }
+
+            /// An optional integer field's value.
+            pub fn option_int<'de, D, T>(deserializer: D) -> ::std::result::Result<::std::option::Option<T>, D::Error>
+            where
+                D: Deserializer<'de>,
+                T: TryFrom<u64> + TryFrom<i64>,
+            {
+                ::std::option::Option::<Int<T>>::deserialize(deserializer).map(|int| int.map(|int| int.0))
+            }
+
+            struct Int<T>(T);
+
+            impl<'de, T: TryFrom<u64> + TryFrom<i64>> Deserialize<'de> for Int<T> {
+                fn deserialize<D: Deserializer<'de>>(deserializer: D) -> ::std::result::Result<Self, D::Error> {
+                    deserializer.deserialize_any(IntVisitor(::std::marker::PhantomData)).map(Int)
+                }
+            }
+
+            struct IntVisitor<T>(::std::marker::PhantomData<T>);
+
+            impl<'de, T: TryFrom<u64> + TryFrom<i64>> Visitor<'de> for IntVisitor<T> {
+                type Value = T;
+
+                fn expecting(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
+                    f.write_str("an integer in range (a number without a fractional part)")
+                }
+
+                fn visit_u64<E: Error>(self, v: u64) -> ::std::result::Result<T, E> {
+                    T::try_from(v).map_err(|_| E::invalid_value(Unexpected::Unsigned(v), &self))
+                }
+
+                fn visit_i64<E: Error>(self, v: i64) -> ::std::result::Result<T, E> {
+                    T::try_from(v).map_err(|_| E::invalid_value(Unexpected::Signed(v), &self))
+                }
+
+                fn visit_f64<E: Error>(self, v: f64) -> ::std::result::Result<T, E> {
+                    // Exact conversions only: integral and within u64/i64 (2^64 and -2^63 as f64).
+                    if v.fract() == 0.0 && (0.0..18_446_744_073_709_551_616.0).contains(&v) {
+                        self.visit_u64(v as u64)
+                    } else if v.fract() == 0.0 && (-9_223_372_036_854_775_808.0..0.0).contains(&v) {
+                        self.visit_i64(v as i64)
+                    } else {
+                        Err(E::invalid_value(Unexpected::Float(v), &self))
+                    }
+                }
+            }
+        }
+    }
+}
+
+/// Points every integer field of a generated struct at the `lenient` module.
+fn lenient_integers(tokens: TokenStream) -> Result<TokenStream, String> {
+    let mut file: syn::File =
+        syn::parse2(tokens).map_err(|e| format!("progenitor output does not parse: {e}"))?;
+    let types = file
+        .items
+        .iter_mut()
+        .find_map(|item| match item {
+            syn::Item::Mod(m) if m.ident == "types" => m.content.as_mut(),
+            _ => None,
+        })
+        .ok_or("progenitor output has no `types` module")?;
+    for item in &mut types.1 {
+        let syn::Item::Struct(item) = item else { continue };
+        for field in item.fields.iter_mut() {
+            let Some(optional) = integer_type(&field.ty) else { continue };
+            let serde_args: Vec<String> = field
+                .attrs
+                .iter()
+                .filter(|a| a.path().is_ident("serde"))
+                .map(|a| quote::ToTokens::to_token_stream(&a.meta).to_string())
+                .collect();
+            if serde_args.iter().any(|a| a.contains("deserialize_with") || a.contains("with =")) {
+                continue;
+            }
+            let has_default = serde_args.iter().any(|a| a.contains("default"));
+            let attr: syn::Attribute = match (optional, has_default) {
+                (false, _) => syn::parse_quote!(#[serde(deserialize_with = "super::lenient::int")]),
+                (true, true) => syn::parse_quote!(#[serde(deserialize_with = "super::lenient::option_int")]),
+                // With `deserialize_with`, serde no longer treats a missing Option as None by itself.
+                (true, false) => {
+                    syn::parse_quote!(#[serde(default, deserialize_with = "super::lenient::option_int")])
+                }
+            };
+            field.attrs.push(attr);
+        }
+    }
+    Ok(quote::ToTokens::to_token_stream(&file))
+}
+
+/// When `ty` is a primitive integer or an Option of one: whether it is the Option.
+fn integer_type(ty: &syn::Type) -> Option<bool> {
+    const INTEGERS: &[&str] = &["u8", "u16", "u32", "u64", "i8", "i16", "i32", "i64"];
+    let syn::Type::Path(path) = ty else { return None };
+    let last = path.path.segments.last()?;
+    let name = last.ident.to_string();
+    if INTEGERS.contains(&name.as_str()) {
+        return Some(false);
+    }
+    if name != "Option" {
+        return None;
+    }
+    let syn::PathArguments::AngleBracketed(args) = &last.arguments else { return None };
+    match args.args.first()? {
+        syn::GenericArgument::Type(inner) => (!integer_type(inner)?).then_some(true),
+        _ => None,
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -283,6 +680,19 @@ mod tests {
     fn generation_is_reproducible() {
         let spec = crate::workspace_root().join(crate::SPEC_PATH);
         assert_eq!(generate(&spec).unwrap(), generate(&spec).unwrap());
+    }
+
+    #[test]
+    fn a_closed_union_in_responses_is_refused() {
+        let spec = crate::workspace_root().join(crate::SPEC_PATH);
+        let mut document: Value = serde_norway::from_str(&std::fs::read_to_string(spec).unwrap()).unwrap();
+        assert_eq!(check_response_unions_are_open(&document), Ok(()));
+        // Request-only unions may stay closed.
+        assert!(document["components"]["schemas"]["UserContentPart"].get(OPEN_ENUM_EXTENSION).is_none());
+        let part = &mut document["components"]["schemas"]["PromptContentPart"];
+        part.as_object_mut().unwrap().remove(OPEN_ENUM_EXTENSION);
+        let err = check_response_unions_are_open(&document).unwrap_err();
+        assert!(err.starts_with("PromptContentPart:"), "{err}");
     }
 
     #[test]

@@ -23,11 +23,14 @@
 //! - MISSING (fails): no matching path in ours (reported once per missing subtree), a missing
 //!   operation, parameter, content type or response with content, or an upstream enum value
 //!   absent from our enum.
-//! - DIFF (fails only with `--strict`): type sets differ, required-ness or nullability differ, ours
-//!   restricts to an enum where upstream is open, ours is free-form where upstream has fields.
-//! - note: ours `integer` for upstream `number` (narrowed), untyped or enum-less on our side,
-//!   extra enum values, upstream `format`s ours lacks, paths/sections only ours has, upstream
-//!   responses without content that ours lacks (e.g. 204, 401: nothing to model).
+//! - DIFF (fails only with `--strict`): ours is stricter than upstream: ours lacks a type upstream
+//!   has, requires what upstream leaves optional, refuses a null upstream allows, restricts to a
+//!   (closed) enum where upstream is open, or is free-form where upstream has fields.
+//! - note: ours is more lenient (a wider type set, optional where upstream requires, nullable
+//!   where upstream is not, an enum marked `x-orq-open` where upstream has none), ours `integer`
+//!   for upstream `number` (narrowed), untyped or enum-less on our side, extra enum values,
+//!   upstream `format`s ours lacks, paths/sections only ours has, upstream responses without
+//!   content that ours lacks (e.g. 204, 401: nothing to model).
 //!
 //! An upstream `{}` matches any type, nullability and enum. Tagged and merged modelling of the
 //! same `oneOf` are matched against each other when only one side tags at that position. An
@@ -170,6 +173,8 @@ struct FieldInfo {
     nullable: bool,
     enums: BTreeSet<String>,
     formats: BTreeSet<String>,
+    /// The enum is open (`x-orq-open`): other values are accepted too.
+    open: bool,
     /// No properties, items, additional properties or variants below.
     leaf: bool,
 }
@@ -183,6 +188,7 @@ struct Node {
     nullable: bool,
     enums: BTreeSet<String>,
     formats: BTreeSet<String>,
+    open: bool,
     props: BTreeMap<String, (Node, bool)>,
     items: Option<Box<Node>>,
     additional: Option<Box<Node>>,
@@ -202,6 +208,7 @@ impl Node {
     fn merge(&mut self, mut other: Node, all_of: bool) {
         self.types.append(&mut other.types);
         self.nullable |= other.nullable;
+        self.open |= other.open;
         self.enums.append(&mut other.enums);
         self.formats.append(&mut other.formats);
         if all_of {
@@ -249,6 +256,7 @@ impl Node {
             nullable: self.nullable,
             enums: self.enums.clone(),
             formats: self.formats.clone(),
+            open: self.open,
             leaf,
         };
         for (name, (child, req)) in &self.props {
@@ -328,6 +336,7 @@ impl<'a> Ctx<'a> {
             }
         }
         n.nullable |= obj.get("nullable") == Some(&Value::Bool(true));
+        n.open |= obj.get("x-orq-open") == Some(&Value::Bool(true));
         let enums = obj.get("enum").and_then(Value::as_array).into_iter().flatten();
         for v in enums.chain(obj.get("const")) {
             match v {
@@ -608,6 +617,7 @@ impl<'a> Matcher<'a> {
             acc.enums.extend(i.enums.iter().cloned());
             acc.formats.extend(i.formats.iter().cloned());
             acc.nullable |= i.nullable;
+            acc.open |= i.open;
             acc.required &= i.required;
             acc.leaf &= i.leaf;
         }
@@ -659,13 +669,26 @@ fn diff_flat(op: &str, loc: &str, ours: &Flat, upstream: &Flat, rep: &mut Report
             rep.notes.push(finding(format!("{here}: ours untyped, upstream {}", list(&u.types))));
         } else if !u.types.is_empty() && ours_types != u.types {
             let text = format!("{here}: type ours {}, upstream {}", list(&o.types), list(&u.types));
-            rep.diffs.push(finding(text));
+            if ours_types.is_superset(&u.types) {
+                rep.notes.push(finding(format!("{text} (wider)")));
+            } else {
+                rep.diffs.push(finding(text));
+            }
         }
-        for (what, mine, theirs) in
-            [("required", o.required, u.required), ("nullable", o.nullable, u.nullable)]
-        {
-            if mine != theirs && !(free && what == "nullable") {
-                rep.diffs.push(finding(format!("{here}: {what} ours {mine}, upstream {theirs}")));
+        // Ours being optional where upstream requires, or nullable where upstream is not, only
+        // accepts more; the other way round refuses what upstream allows.
+        for (what, mine, theirs, lenient) in [
+            ("required", o.required, u.required, !o.required),
+            ("nullable", o.nullable, u.nullable, o.nullable),
+        ] {
+            if mine == theirs || (free && what == "nullable") {
+                continue;
+            }
+            let text = format!("{here}: {what} ours {mine}, upstream {theirs}");
+            if lenient {
+                rep.notes.push(finding(format!("{text} (lenient)")));
+            } else {
+                rep.diffs.push(finding(text));
             }
         }
         match (o.enums.is_empty(), u.enums.is_empty()) {
@@ -681,6 +704,9 @@ fn diff_flat(op: &str, loc: &str, ours: &Flat, upstream: &Flat, rep: &mut Report
             }
             (true, false) => {
                 rep.notes.push(finding(format!("{here}: ours has no enum (upstream {})", list(&u.enums))))
+            }
+            (false, true) if !free && o.open => {
+                rep.notes.push(finding(format!("{here}: ours lists open enum {}", list(&o.enums))))
             }
             (false, true) if !free => {
                 rep.diffs.push(finding(format!("{here}: ours restricts to enum {}", list(&o.enums))))

@@ -3,19 +3,19 @@
 
 use crate::types::{
     AudioFormat, ChoiceMessage, DeploymentList, DeploymentRequest, Document, ImageDetail, ImageUrl,
-    InputAudio, InputValue, InvokeResponse, Message, StreamChoice, StreamChunk, ToolContent, UserContent,
-    UserContentPart,
+    InputAudio, InputValue, InvokeResponse, Message, StreamChoice, StreamChunk, TextContent, ToolContent,
+    ToolContentPart, UserContent, UserContentPart,
 };
 
 impl Message {
     /// A system prompt.
     pub fn system(content: impl Into<String>) -> Self {
-        Message::System { content: content.into(), name: None }
+        Message::System { content: TextContent::String(content.into()), name: None }
     }
 
     /// Developer instructions (for models that separate them from system prompts).
     pub fn developer(content: impl Into<String>) -> Self {
-        Message::Developer { content: content.into(), name: None }
+        Message::Developer { content: TextContent::String(content.into()), name: None }
     }
 
     /// A user message: plain text, or parts built with [`UserContentPart`].
@@ -47,7 +47,11 @@ impl Message {
 
     /// The result of the tool call `tool_call_id`.
     pub fn tool(tool_call_id: impl Into<String>, content: impl Into<String>) -> Self {
-        Message::Tool { content: ToolContent::String(content.into()), tool_call_id: tool_call_id.into() }
+        Message::Tool {
+            cache_control: None,
+            content: ToolContent::String(content.into()),
+            tool_call_id: Some(tool_call_id.into()),
+        }
     }
 
     /// Sets the author name of a developer, system, user or assistant message.
@@ -67,17 +71,23 @@ impl Message {
 impl UserContentPart {
     /// A text part.
     pub fn text(text: impl Into<String>) -> Self {
-        UserContentPart::Text { text: text.into() }
+        UserContentPart::Text { cache_control: None, text: text.into() }
     }
 
     /// An image part from an `https:` URL or a `data:image/...;base64,` URI.
     pub fn image_url(url: impl Into<String>) -> Self {
-        UserContentPart::ImageUrl { image_url: ImageUrl { url: url.into(), detail: None } }
+        UserContentPart::ImageUrl {
+            cache_control: None,
+            image_url: ImageUrl { url: url.into(), detail: None },
+        }
     }
 
     /// An image part with an explicit detail level.
     pub fn image_url_with_detail(url: impl Into<String>, detail: ImageDetail) -> Self {
-        UserContentPart::ImageUrl { image_url: ImageUrl { url: url.into(), detail: Some(detail) } }
+        UserContentPart::ImageUrl {
+            cache_control: None,
+            image_url: ImageUrl { url: url.into(), detail: Some(detail) },
+        }
     }
 
     /// An audio part: base64 `data` in the given format.
@@ -101,6 +111,18 @@ impl From<String> for UserContent {
 impl From<&String> for UserContent {
     fn from(text: &String) -> Self {
         UserContent::String(text.clone())
+    }
+}
+
+impl From<&str> for ToolContentPart {
+    fn from(text: &str) -> Self {
+        ToolContentPart::String(text.to_string())
+    }
+}
+
+impl From<String> for ToolContentPart {
+    fn from(text: String) -> Self {
+        ToolContentPart::String(text)
     }
 }
 
@@ -253,10 +275,9 @@ impl ChoiceMessage {
     /// The text of the message, if it has any.
     pub fn text(&self) -> Option<&str> {
         match self {
-            ChoiceMessage::Content { content, .. } | ChoiceMessage::ToolCalls { content, .. } => {
-                content.as_deref()
-            }
-            ChoiceMessage::Image { .. } => None,
+            ChoiceMessage::Content(message) => message.content.as_deref(),
+            ChoiceMessage::ToolCalls(message) => message.content.as_deref(),
+            ChoiceMessage::Image(_) | ChoiceMessage::Other(_) => None,
         }
     }
 }
@@ -264,7 +285,7 @@ impl ChoiceMessage {
 impl InvokeResponse {
     /// The text of the first choice, if it has any.
     pub fn text(&self) -> Option<&str> {
-        self.choices.first().and_then(|c| c.message.text())
+        self.choices.first().and_then(|c| c.message.as_ref()?.text())
     }
 }
 
@@ -283,13 +304,16 @@ impl DeploymentRequest {
             documents: Vec::new(),
             extra_params: Default::default(),
             file_ids: Vec::new(),
+            identity: None,
             inputs: Default::default(),
             invoke_options: None,
             key: key.into(),
+            knowledge_filter: None,
             messages: Vec::new(),
             metadata: Default::default(),
             prefix_messages: Vec::new(),
             stream: None,
+            thread: None,
         }
     }
 }

@@ -22,7 +22,7 @@ pub mod types {
         pub id: ::std::string::String,
     }
 
-    ///Plain text, or a list of text and refusal parts.
+    ///Plain text, or a list of text, refusal and reasoning parts.
     #[derive(
         ::schemars::JsonSchema,
         ::serde::Deserialize,
@@ -58,6 +58,8 @@ pub mod types {
         ///A text part.
         #[serde(rename = "text")]
         Text {
+            #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+            cache_control: ::std::option::Option<CacheControl>,
             ///The text.
             text: ::std::string::String,
         },
@@ -65,7 +67,23 @@ pub mod types {
         #[serde(rename = "refusal")]
         Refusal {
             ///Why the model refused.
-            refusal: ::std::string::String,
+            #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+            refusal: ::std::option::Option<::std::string::String>,
+        },
+        ///The model's reasoning before it answered.
+        #[serde(rename = "reasoning")]
+        Reasoning {
+            ///The reasoning text.
+            reasoning: ::std::string::String,
+            ///The provider's signature proving the reasoning is the model's own.
+            #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+            signature: ::std::option::Option<::std::string::String>,
+        },
+        ///Reasoning the provider withheld, in encrypted form.
+        #[serde(rename = "redacted_reasoning")]
+        RedactedReasoning {
+            ///The encrypted reasoning.
+            data: ::std::string::String,
         },
     }
 
@@ -101,6 +119,9 @@ pub mod types {
         pub function: AssistantFunctionCall,
         ///Id of the call; the tool's answer refers to it.
         pub id: ::std::string::String,
+        ///The provider's signature of the reasoning that led to the call (Google models).
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub thought_signature: ::std::option::Option<::std::string::String>,
         #[serde(rename = "type")]
         pub type_: ToolKind,
     }
@@ -166,6 +187,22 @@ pub mod types {
         }
     }
 
+    ///Marks a prompt-cache breakpoint at this point of the prompt (providers that support prompt caching, such as Anthropic).
+    #[derive(
+        ::schemars::JsonSchema,
+        ::serde::Deserialize,
+        ::serde::Serialize,
+        Clone,
+        Debug,
+        PartialEq
+    )]
+    pub struct CacheControl {
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub ttl: ::std::option::Option<super::open_enums::CacheTtl>,
+        #[serde(rename = "type")]
+        pub type_: super::open_enums::CacheControlType,
+    }
+
     ///One generated alternative.
     #[derive(
         ::schemars::JsonSchema,
@@ -173,6 +210,7 @@ pub mod types {
         ::serde::Serialize,
         Clone,
         Debug,
+        Default,
         PartialEq
     )]
     pub struct Choice {
@@ -180,46 +218,28 @@ pub mod types {
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub finish_reason: ::std::option::Option<::std::string::String>,
         ///Position among the choices.
+        #[serde(default)]
+        #[serde(deserialize_with = "super::lenient::int")]
         pub index: u32,
-        pub message: ChoiceMessage,
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub message: ::std::option::Option<super::open_unions::ChoiceMessage>,
     }
 
-    ///The message of a choice, tagged by `type`.
+    ///Breakdown of the completion tokens.
     #[derive(
         ::schemars::JsonSchema,
         ::serde::Deserialize,
         ::serde::Serialize,
         Clone,
         Debug,
+        Default,
         PartialEq
     )]
-    #[serde(tag = "type")]
-    pub enum ChoiceMessage {
-        ///The model asks to call tools.
-        #[serde(rename = "tool_calls")]
-        ToolCalls {
-            ///Text sent along with the calls, if any.
-            #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-            content: ::std::option::Option<::std::string::String>,
-            role: super::open_enums::Role,
-            ///The calls.
-            tool_calls: ::std::vec::Vec<ToolCall>,
-        },
-        ///The model answers with text.
-        #[serde(rename = "content")]
-        Content {
-            ///The text.
-            #[serde(deserialize_with = "::std::option::Option::deserialize")]
-            content: ::std::option::Option<::std::string::String>,
-            role: super::open_enums::Role,
-        },
-        ///The model answers with an image.
-        #[serde(rename = "image")]
-        Image {
-            role: super::open_enums::Role,
-            ///Where the image is.
-            url: ::std::string::String,
-        },
+    pub struct CompletionTokensDetails {
+        ///Completion tokens spent on reasoning.
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        #[serde(default, deserialize_with = "super::lenient::option_int")]
+        pub reasoning_tokens: ::std::option::Option<u64>,
     }
 
     ///A function of a resolved configuration.
@@ -229,6 +249,7 @@ pub mod types {
         ::serde::Serialize,
         Clone,
         Debug,
+        Default,
         PartialEq
     )]
     pub struct ConfigFunction {
@@ -236,6 +257,7 @@ pub mod types {
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub description: ::std::option::Option<::std::string::String>,
         ///Function name.
+        #[serde(default)]
         pub name: ::std::string::String,
         ///JSON Schema of the arguments.
         #[serde(default, skip_serializing_if = "::serde_json::Map::is_empty")]
@@ -252,9 +274,45 @@ pub mod types {
         PartialEq
     )]
     pub struct ConfigTool {
+        ///The function.
+        #[serde(default = "defaults::config_tool_function")]
         pub function: ConfigFunction,
-        #[serde(rename = "type")]
-        pub type_: super::open_enums::ToolType,
+        #[serde(rename = "type", skip_serializing_if = "::std::option::Option::is_none")]
+        pub type_: ::std::option::Option<super::open_enums::ToolType>,
+    }
+
+    impl ::std::default::Default for ConfigTool {
+        fn default() -> Self {
+            Self {
+                function: defaults::config_tool_function(),
+                type_: Default::default(),
+            }
+        }
+    }
+
+    ///A message in which the model answers with text.
+    #[derive(
+        ::schemars::JsonSchema,
+        ::serde::Deserialize,
+        ::serde::Serialize,
+        Clone,
+        Debug,
+        PartialEq
+    )]
+    pub struct ContentMessage {
+        ///The text.
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub content: ::std::option::Option<::std::string::String>,
+        ///The model's reasoning before it answered.
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub reasoning: ::std::option::Option<::std::string::String>,
+        ///The provider's signature proving the reasoning is the model's own.
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub reasoning_signature: ::std::option::Option<::std::string::String>,
+        ///Reasoning the provider's safety systems withheld, in encrypted form.
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub redacted_reasoning: ::std::option::Option<::std::string::String>,
+        pub role: super::open_enums::Role,
     }
 
     ///A deployment and the configuration of its current version.
@@ -268,18 +326,40 @@ pub mod types {
     )]
     pub struct Deployment {
         ///When it was created (ISO 8601).
+        #[serde(default)]
         pub created: ::std::string::String,
         ///Human-readable description.
+        #[serde(default)]
         pub description: ::std::string::String,
         ///Unique id; also the pagination cursor.
+        #[serde(default)]
         pub id: ::std::string::String,
         ///The key used to invoke it.
+        #[serde(default)]
         pub key: ::std::string::String,
+        ///The prompt, model and tools of the current version.
+        #[serde(default = "defaults::deployment_prompt_config")]
         pub prompt_config: PromptConfig,
         ///When it last changed (ISO 8601).
+        #[serde(default)]
         pub updated: ::std::string::String,
         ///The version in use.
+        #[serde(default)]
         pub version: ::std::string::String,
+    }
+
+    impl ::std::default::Default for Deployment {
+        fn default() -> Self {
+            Self {
+                created: Default::default(),
+                description: Default::default(),
+                id: Default::default(),
+                key: Default::default(),
+                prompt_config: defaults::deployment_prompt_config(),
+                updated: Default::default(),
+                version: Default::default(),
+            }
+        }
     }
 
     ///The configuration a deployment resolves to for one request.
@@ -293,13 +373,19 @@ pub mod types {
     )]
     pub struct DeploymentConfig {
         ///Id of this resolution; pass it to feedback and metrics calls.
+        #[serde(default)]
         pub id: ::std::string::String,
         ///The messages to send, with inputs substituted.
+        #[serde(default, skip_serializing_if = "::std::vec::Vec::is_empty")]
         pub messages: ::std::vec::Vec<PromptMessage>,
         ///Model name.
+        #[serde(default)]
         pub model: ::std::string::String,
+        ///The model's settings.
+        #[serde(default = "defaults::deployment_config_parameters")]
         pub parameters: ModelParameters,
         ///The provider serving the model.
+        #[serde(default)]
         pub provider: ::std::string::String,
         ///Tools available to the model.
         #[serde(default, skip_serializing_if = "::std::vec::Vec::is_empty")]
@@ -307,7 +393,23 @@ pub mod types {
         #[serde(rename = "type", skip_serializing_if = "::std::option::Option::is_none")]
         pub type_: ::std::option::Option<super::open_enums::ModelType>,
         ///Deployment version used.
+        #[serde(default)]
         pub version: ::std::string::String,
+    }
+
+    impl ::std::default::Default for DeploymentConfig {
+        fn default() -> Self {
+            Self {
+                id: Default::default(),
+                messages: Default::default(),
+                model: Default::default(),
+                parameters: defaults::deployment_config_parameters(),
+                provider: Default::default(),
+                tools: Default::default(),
+                type_: Default::default(),
+                version: Default::default(),
+            }
+        }
     }
 
     ///One page of deployments.
@@ -317,14 +419,18 @@ pub mod types {
         ::serde::Serialize,
         Clone,
         Debug,
+        Default,
         PartialEq
     )]
     pub struct DeploymentList {
         ///The deployments of this page, newest first.
+        #[serde(default, skip_serializing_if = "::std::vec::Vec::is_empty")]
         pub data: ::std::vec::Vec<Deployment>,
         ///Whether more deployments follow this page.
+        #[serde(default)]
         pub has_more: bool,
-        pub object: super::open_enums::ListObject,
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub object: ::std::option::Option<super::open_enums::ListObject>,
     }
 
     ///What to run: the deployment key plus optional variables, messages, documents and options. The same body serves get_config, invoke and stream.
@@ -349,6 +455,8 @@ pub mod types {
         ///Ids of files uploaded to orq.ai that this request uses.
         #[serde(default, skip_serializing_if = "::std::vec::Vec::is_empty")]
         pub file_ids: ::std::vec::Vec<::std::string::String>,
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub identity: ::std::option::Option<Identity>,
         ///Values for the `{{variables}}` of the prompt. Variables left out keep their defaults.
         #[serde(
             default,
@@ -359,6 +467,8 @@ pub mod types {
         pub invoke_options: ::std::option::Option<InvokeOptions>,
         ///Key of the deployment to use.
         pub key: ::std::string::String,
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub knowledge_filter: ::std::option::Option<KnowledgeFilter>,
         ///Messages appended to the conversation.
         #[serde(default, skip_serializing_if = "::std::vec::Vec::is_empty")]
         pub messages: ::std::vec::Vec<Message>,
@@ -371,6 +481,8 @@ pub mod types {
         ///Whether the service should stream. The orq facade sets it per operation.
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub stream: ::std::option::Option<bool>,
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub thread: ::std::option::Option<Thread>,
     }
 
     ///A function tool configured on a deployment.
@@ -383,12 +495,28 @@ pub mod types {
         PartialEq
     )]
     pub struct DeploymentTool {
+        ///Name of the tool as shown in orq.ai.
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub display_name: ::std::option::Option<::std::string::String>,
+        ///The function.
+        #[serde(default = "defaults::deployment_tool_function")]
         pub function: FunctionDefinition,
         ///Id of the tool within orq.ai.
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub id: ::std::option::Option<f64>,
-        #[serde(rename = "type")]
-        pub type_: super::open_enums::ToolType,
+        #[serde(rename = "type", skip_serializing_if = "::std::option::Option::is_none")]
+        pub type_: ::std::option::Option<super::open_enums::ToolType>,
+    }
+
+    impl ::std::default::Default for DeploymentTool {
+        fn default() -> Self {
+            Self {
+                display_name: Default::default(),
+                function: defaults::deployment_tool_function(),
+                id: Default::default(),
+                type_: Default::default(),
+            }
+        }
     }
 
     ///A reference document sent with the request.
@@ -426,6 +554,7 @@ pub mod types {
         pub file_type: ::std::option::Option<::std::string::String>,
         ///Page within the file.
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        #[serde(default, deserialize_with = "super::lenient::option_int")]
         pub page_number: ::std::option::Option<i64>,
     }
 
@@ -448,7 +577,49 @@ pub mod types {
         pub extra: ::serde_json::Map<::std::string::String, ::serde_json::Value>,
     }
 
-    ///The function the model calls, with its arguments.
+    ///One test of a metadata field; set exactly one operator.
+    #[derive(
+        ::schemars::JsonSchema,
+        ::serde::Deserialize,
+        ::serde::Serialize,
+        Clone,
+        Debug,
+        Default,
+        PartialEq
+    )]
+    pub struct FieldCondition {
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub eq: ::std::option::Option<FilterValue>,
+        ///Whether the field is present at all.
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub exists: ::std::option::Option<bool>,
+        ///Greater than.
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub gt: ::std::option::Option<f64>,
+        ///Greater than or equal to.
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub gte: ::std::option::Option<f64>,
+        ///Equal to one of these.
+        #[serde(
+            rename = "in",
+            default,
+            skip_serializing_if = "::std::vec::Vec::is_empty"
+        )]
+        pub in_: ::std::vec::Vec<FilterValue>,
+        ///Less than.
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub lt: ::std::option::Option<f64>,
+        ///Less than or equal to.
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub lte: ::std::option::Option<f64>,
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub ne: ::std::option::Option<FilterValue>,
+        ///Equal to none of these.
+        #[serde(default, skip_serializing_if = "::std::vec::Vec::is_empty")]
+        pub nin: ::std::vec::Vec<FilterValue>,
+    }
+
+    ///Conditions keyed by the metadata field they test.
     #[derive(
         ::schemars::JsonSchema,
         ::serde::Deserialize,
@@ -457,10 +628,121 @@ pub mod types {
         Debug,
         PartialEq
     )]
+    #[serde(transparent)]
+    pub struct FieldConditions(
+        pub ::std::collections::BTreeMap<::std::string::String, FieldCondition>,
+    );
+    impl ::std::ops::Deref for FieldConditions {
+        type Target = ::std::collections::BTreeMap<
+            ::std::string::String,
+            FieldCondition,
+        >;
+        fn deref(
+            &self,
+        ) -> &::std::collections::BTreeMap<::std::string::String, FieldCondition> {
+            &self.0
+        }
+    }
+
+    impl ::std::convert::From<FieldConditions>
+    for ::std::collections::BTreeMap<::std::string::String, FieldCondition> {
+        fn from(value: FieldConditions) -> Self {
+            value.0
+        }
+    }
+
+    impl ::std::convert::From<
+        ::std::collections::BTreeMap<::std::string::String, FieldCondition>,
+    > for FieldConditions {
+        fn from(
+            value: ::std::collections::BTreeMap<::std::string::String, FieldCondition>,
+        ) -> Self {
+            Self(value)
+        }
+    }
+
+    ///A file given inline (`file_data`) or by URL (`uri`); one of the two.
+    #[derive(
+        ::schemars::JsonSchema,
+        ::serde::Deserialize,
+        ::serde::Serialize,
+        Clone,
+        Debug,
+        Default,
+        PartialEq
+    )]
+    pub struct FileData {
+        ///The file as a `data:<mime type>;base64,...` URI.
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub file_data: ::std::option::Option<::std::string::String>,
+        ///The file's name, shown to the model when the file is passed as text.
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub filename: ::std::option::Option<::std::string::String>,
+        ///The file's MIME type, such as `application/pdf`.
+        #[serde(
+            rename = "mimeType",
+            skip_serializing_if = "::std::option::Option::is_none"
+        )]
+        pub mime_type: ::std::option::Option<::std::string::String>,
+        ///URL of the file (PDF files, Anthropic models).
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub uri: ::std::option::Option<::std::string::String>,
+    }
+
+    ///A value a metadata field is compared with.
+    #[derive(
+        ::schemars::JsonSchema,
+        ::serde::Deserialize,
+        ::serde::Serialize,
+        Clone,
+        Debug,
+        PartialEq
+    )]
+    #[serde(untagged)]
+    pub enum FilterValue {
+        String(::std::string::String),
+        Double(f64),
+        Boolean(bool),
+    }
+
+    impl ::std::fmt::Display for FilterValue {
+        fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
+            match self {
+                Self::String(x) => x.fmt(f),
+                Self::Double(x) => x.fmt(f),
+                Self::Boolean(x) => x.fmt(f),
+            }
+        }
+    }
+
+    impl ::std::convert::From<f64> for FilterValue {
+        fn from(value: f64) -> Self {
+            Self::Double(value)
+        }
+    }
+
+    impl ::std::convert::From<bool> for FilterValue {
+        fn from(value: bool) -> Self {
+            Self::Boolean(value)
+        }
+    }
+
+    ///The function the model calls, with its arguments.
+    #[derive(
+        ::schemars::JsonSchema,
+        ::serde::Deserialize,
+        ::serde::Serialize,
+        Clone,
+        Debug,
+        Default,
+        PartialEq
+    )]
     pub struct FunctionCall {
         ///Arguments as a JSON-encoded string.
+        #[serde(default)]
         pub arguments: ::std::string::String,
         ///Function name.
+        #[serde(default)]
         pub name: ::std::string::String,
     }
 
@@ -471,6 +753,7 @@ pub mod types {
         ::serde::Serialize,
         Clone,
         Debug,
+        Default,
         PartialEq
     )]
     pub struct FunctionDefinition {
@@ -478,8 +761,10 @@ pub mod types {
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub description: ::std::option::Option<::std::string::String>,
         ///Function name (letters, digits, `_` and `-`, at most 64).
+        #[serde(default)]
         pub name: ::std::string::String,
-        pub parameters: FunctionParameters,
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub parameters: ::std::option::Option<FunctionParameters>,
         ///Whether the model must follow the parameter schema exactly.
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub strict: ::std::option::Option<bool>,
@@ -502,14 +787,46 @@ pub mod types {
         )]
         pub additional_properties: ::std::option::Option<bool>,
         ///The schema of each argument.
+        #[serde(default, skip_serializing_if = "::serde_json::Map::is_empty")]
         pub properties: ::serde_json::Map<::std::string::String, ::serde_json::Value>,
         ///Names of the arguments that must be present.
         #[serde(default, skip_serializing_if = "::std::vec::Vec::is_empty")]
         pub required: ::std::vec::Vec<::std::string::String>,
-        #[serde(rename = "type")]
-        pub type_: super::open_enums::ParametersType,
+        #[serde(rename = "type", skip_serializing_if = "::std::option::Option::is_none")]
+        pub type_: ::std::option::Option<super::open_enums::ParametersType>,
         #[serde(flatten)]
         pub extra: ::serde_json::Map<::std::string::String, ::serde_json::Value>,
+    }
+
+    ///Who the request is made for. orq.ai creates the identity on first use and attributes the request to it.
+    #[derive(
+        ::schemars::JsonSchema,
+        ::serde::Deserialize,
+        ::serde::Serialize,
+        Clone,
+        Debug,
+        PartialEq
+    )]
+    pub struct Identity {
+        ///Name to show for the identity.
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub display_name: ::std::option::Option<::std::string::String>,
+        ///Email address of the identity.
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub email: ::std::option::Option<::std::string::String>,
+        ///The identity's own id, chosen by the caller.
+        pub id: ::std::string::String,
+        ///URL of the identity's avatar or logo.
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub logo_url: ::std::option::Option<::std::string::String>,
+        ///Further facts about the identity, as a list of key/value objects.
+        #[serde(default, skip_serializing_if = "::std::vec::Vec::is_empty")]
+        pub metadata: ::std::vec::Vec<
+            ::serde_json::Map<::std::string::String, ::serde_json::Value>,
+        >,
+        ///Labels of the identity.
+        #[serde(default, skip_serializing_if = "::std::vec::Vec::is_empty")]
+        pub tags: ::std::vec::Vec<::std::string::String>,
     }
 
     ///How closely the model looks at an image.
@@ -575,6 +892,21 @@ pub mod types {
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
             value.parse()
         }
+    }
+
+    ///A message in which the model answers with an image.
+    #[derive(
+        ::schemars::JsonSchema,
+        ::serde::Deserialize,
+        ::serde::Serialize,
+        Clone,
+        Debug,
+        PartialEq
+    )]
+    pub struct ImageMessage {
+        pub role: super::open_enums::Role,
+        ///Where the image is.
+        pub url: ::std::string::String,
     }
 
     ///An image given by URL or by a base64 `data:` URI.
@@ -668,6 +1000,12 @@ pub mod types {
         ///Return the knowledge-base chunks the generation used.
         #[serde(default)]
         pub include_retrievals: bool,
+        ///Return token counts with the generation (not returned when absent).
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub include_usage: ::std::option::Option<bool>,
+        ///Text to answer with instead of calling the model, streamed or not. Such requests are not logged, traced or billed.
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub mock_response: ::std::option::Option<::std::string::String>,
     }
 
     ///The complete result of invoking a deployment.
@@ -677,27 +1015,35 @@ pub mod types {
         ::serde::Serialize,
         Clone,
         Debug,
+        Default,
         PartialEq
     )]
     pub struct InvokeResponse {
         ///The generated alternatives.
+        #[serde(default, skip_serializing_if = "::std::vec::Vec::is_empty")]
         pub choices: ::std::vec::Vec<Choice>,
         ///When the generation started (ISO 8601).
+        #[serde(default)]
         pub created: ::std::string::String,
         ///When the generation finished (ISO 8601).
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub finalized: ::std::option::Option<::std::string::String>,
         ///Id of the generation (a ULID).
+        #[serde(default)]
         pub id: ::std::string::String,
         ///Id of the provider integration used.
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub integration_id: ::std::option::Option<::std::string::String>,
         ///Whether this is the last part of the generation.
+        #[serde(default)]
         pub is_final: bool,
         ///Model that answered.
+        #[serde(default)]
         pub model: ::std::string::String,
-        pub object: super::open_enums::GenerationObject,
-        pub provider: super::open_enums::Provider,
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub object: ::std::option::Option<super::open_enums::GenerationObject>,
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub provider: ::std::option::Option<super::open_enums::Provider>,
         ///The provider's raw response, as it sent it.
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub provider_response: ::std::option::Option<::serde_json::Value>,
@@ -707,6 +1053,27 @@ pub mod types {
         ///The provider's system fingerprint.
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub system_fingerprint: ::std::option::Option<::std::string::String>,
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub telemetry: ::std::option::Option<Telemetry>,
+        ///Token counts; present when `include_usage` was asked.
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub usage: ::std::option::Option<Usage>,
+    }
+
+    ///The fields of a `json_schema` response format.
+    #[derive(
+        ::schemars::JsonSchema,
+        ::serde::Deserialize,
+        ::serde::Serialize,
+        Clone,
+        Debug,
+        PartialEq
+    )]
+    pub struct JsonSchemaFormat {
+        ///Name of the format as shown in orq.ai.
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub display_name: ::std::option::Option<::std::string::String>,
+        pub json_schema: JsonSchemaSpec,
     }
 
     ///A named JSON Schema for structured outputs.
@@ -719,12 +1086,36 @@ pub mod types {
         PartialEq
     )]
     pub struct JsonSchemaSpec {
+        ///What the output is for; the model reads it.
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub description: ::std::option::Option<::std::string::String>,
         ///Name of the schema.
         pub name: ::std::string::String,
         ///The JSON Schema.
         pub schema: ::serde_json::Map<::std::string::String, ::serde_json::Value>,
         ///Whether the output must match exactly.
-        pub strict: bool,
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub strict: ::std::option::Option<bool>,
+    }
+
+    ///Restricts which knowledge-base chunks the deployment may retrieve, by their metadata. Either field conditions keyed by metadata field name, or `and` / `or` over a list of such field-condition maps.
+    #[derive(
+        ::schemars::JsonSchema,
+        ::serde::Deserialize,
+        ::serde::Serialize,
+        Clone,
+        Debug,
+        PartialEq
+    )]
+    pub struct KnowledgeFilter {
+        ///Every one of these must hold.
+        #[serde(default, skip_serializing_if = "::std::vec::Vec::is_empty")]
+        pub and: ::std::vec::Vec<FieldConditions>,
+        ///At least one of these must hold.
+        #[serde(default, skip_serializing_if = "::std::vec::Vec::is_empty")]
+        pub or: ::std::vec::Vec<FieldConditions>,
+        #[serde(flatten)]
+        pub extra: ::std::collections::BTreeMap<::std::string::String, FieldCondition>,
     }
 
     ///One message of a conversation sent to a deployment, tagged by `role`.
@@ -741,8 +1132,7 @@ pub mod types {
         ///Instructions from the developer, for models that separate them from system prompts.
         #[serde(rename = "developer")]
         Developer {
-            ///The instructions.
-            content: ::std::string::String,
+            content: TextContent,
             ///Optional name of the author.
             #[serde(skip_serializing_if = "::std::option::Option::is_none")]
             name: ::std::option::Option<::std::string::String>,
@@ -750,8 +1140,7 @@ pub mod types {
         ///A system prompt.
         #[serde(rename = "system")]
         System {
-            ///The system prompt.
-            content: ::std::string::String,
+            content: TextContent,
             ///Optional name of the author.
             #[serde(skip_serializing_if = "::std::option::Option::is_none")]
             name: ::std::option::Option<::std::string::String>,
@@ -770,6 +1159,7 @@ pub mod types {
             ///Reference to an earlier audio answer of the model.
             #[serde(skip_serializing_if = "::std::option::Option::is_none")]
             audio: ::std::option::Option<AssistantAudio>,
+            ///The answer's content; null when the model only called tools.
             #[serde(skip_serializing_if = "::std::option::Option::is_none")]
             content: ::std::option::Option<AssistantContent>,
             ///Optional name of the author.
@@ -785,9 +1175,12 @@ pub mod types {
         ///The result of a tool call.
         #[serde(rename = "tool")]
         Tool {
+            #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+            cache_control: ::std::option::Option<CacheControl>,
             content: ToolContent,
             ///Id of the tool call this answers.
-            tool_call_id: ::std::string::String,
+            #[serde(deserialize_with = "::std::option::Option::deserialize")]
+            tool_call_id: ::std::option::Option<::std::string::String>,
         },
     }
 
@@ -808,6 +1201,12 @@ pub mod types {
             skip_serializing_if = "::std::option::Option::is_none"
         )]
         pub budget_tokens: ::std::option::Option<f64>,
+        ///Prompt caching for the whole request, at the provider; null when off.
+        #[serde(
+            rename = "cacheControl",
+            skip_serializing_if = "::std::option::Option::is_none"
+        )]
+        pub cache_control: ::std::option::Option<CacheControl>,
         ///Image size, such as `1024x1024` (image models).
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub dimensions: ::std::option::Option<::std::string::String>,
@@ -853,12 +1252,12 @@ pub mod types {
             skip_serializing_if = "::std::option::Option::is_none"
         )]
         pub reasoning_effort: ::std::option::Option<super::open_enums::ReasoningEffort>,
-        ///Constrains the output to JSON; null when unconstrained.
+        ///The output format: JSON (optionally to a schema) or text for chat models, or a named format for audio, image and transcription models; null when unconstrained.
         #[serde(
             rename = "responseFormat",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
-        pub response_format: ::std::option::Option<ResponseFormat>,
+        pub response_format: ::std::option::Option<super::open_unions::ResponseFormat>,
         ///Seed for best-effort reproducible output.
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub seed: ::std::option::Option<f64>,
@@ -868,12 +1267,19 @@ pub mod types {
         ///Sampling temperature (chat and completion).
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub temperature: ::std::option::Option<f64>,
+        #[serde(
+            rename = "thinkingLevel",
+            skip_serializing_if = "::std::option::Option::is_none"
+        )]
+        pub thinking_level: ::std::option::Option<super::open_enums::ThinkingLevel>,
         ///Sample from the K likeliest tokens (chat and completion).
         #[serde(rename = "topK", skip_serializing_if = "::std::option::Option::is_none")]
         pub top_k: ::std::option::Option<f64>,
         ///Nucleus sampling mass (chat and completion).
         #[serde(rename = "topP", skip_serializing_if = "::std::option::Option::is_none")]
         pub top_p: ::std::option::Option<f64>,
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub verbosity: ::std::option::Option<super::open_enums::Verbosity>,
     }
 
     ///The prompt, model and tools of a deployment.
@@ -887,38 +1293,37 @@ pub mod types {
     )]
     pub struct PromptConfig {
         ///The prompt's messages.
+        #[serde(default, skip_serializing_if = "::std::vec::Vec::is_empty")]
         pub messages: ::std::vec::Vec<PromptMessage>,
         ///Model name, such as `gpt-4o`.
+        #[serde(default)]
         pub model: ::std::string::String,
+        ///The model's settings.
+        #[serde(default = "defaults::prompt_config_model_parameters")]
         pub model_parameters: ModelParameters,
-        pub model_type: super::open_enums::ModelType,
-        pub provider: super::open_enums::Provider,
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub model_type: ::std::option::Option<super::open_enums::ModelType>,
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub provider: ::std::option::Option<super::open_enums::Provider>,
         ///Tools the model may call.
+        #[serde(default, skip_serializing_if = "::std::vec::Vec::is_empty")]
         pub tools: ::std::vec::Vec<DeploymentTool>,
     }
 
-    ///Plain text, or a list of text and image parts.
-    #[derive(
-        ::schemars::JsonSchema,
-        ::serde::Deserialize,
-        ::serde::Serialize,
-        Clone,
-        Debug,
-        PartialEq
-    )]
-    #[serde(untagged)]
-    pub enum PromptContent {
-        String(::std::string::String),
-        Array(::std::vec::Vec<PromptContentPart>),
-    }
-
-    impl ::std::convert::From<::std::vec::Vec<PromptContentPart>> for PromptContent {
-        fn from(value: ::std::vec::Vec<PromptContentPart>) -> Self {
-            Self::Array(value)
+    impl ::std::default::Default for PromptConfig {
+        fn default() -> Self {
+            Self {
+                messages: Default::default(),
+                model: Default::default(),
+                model_parameters: defaults::prompt_config_model_parameters(),
+                model_type: Default::default(),
+                provider: Default::default(),
+                tools: Default::default(),
+            }
         }
     }
 
-    ///One part of a prompt message, tagged by `type`.
+    ///The fields of a file part of a prompt.
     #[derive(
         ::schemars::JsonSchema,
         ::serde::Deserialize,
@@ -927,17 +1332,8 @@ pub mod types {
         Debug,
         PartialEq
     )]
-    #[serde(tag = "type")]
-    pub enum PromptContentPart {
-        ///A text part.
-        #[serde(rename = "text")]
-        Text {
-            ///The text.
-            text: ::std::string::String,
-        },
-        ///An image part.
-        #[serde(rename = "image_url")]
-        ImageUrl { image_url: PromptImage },
+    pub struct PromptFilePart {
+        pub file: FileData,
     }
 
     ///An image stored with a prompt.
@@ -960,6 +1356,19 @@ pub mod types {
         pub url: ::std::string::String,
     }
 
+    ///The fields of an image part of a prompt.
+    #[derive(
+        ::schemars::JsonSchema,
+        ::serde::Deserialize,
+        ::serde::Serialize,
+        Clone,
+        Debug,
+        PartialEq
+    )]
+    pub struct PromptImagePart {
+        pub image_url: PromptImage,
+    }
+
     ///A message of a deployment's prompt, as configured in orq.ai.
     #[derive(
         ::schemars::JsonSchema,
@@ -967,17 +1376,24 @@ pub mod types {
         ::serde::Serialize,
         Clone,
         Debug,
+        Default,
         PartialEq
     )]
     pub struct PromptMessage {
-        pub content: PromptContent,
-        pub role: super::open_enums::Role,
+        ///The message's content; null when it has none.
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub content: ::std::option::Option<super::open_unions::PromptContent>,
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub role: ::std::option::Option<super::open_enums::Role>,
+        ///Id of the tool call a `tool` message answers.
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub tool_call_id: ::std::option::Option<::std::string::String>,
         ///Tool calls carried by the message.
         #[serde(default, skip_serializing_if = "::std::vec::Vec::is_empty")]
         pub tool_calls: ::std::vec::Vec<ToolCall>,
     }
 
-    ///Constrains the model's output to JSON, optionally to a schema. Tagged by `type`.
+    ///The fields of a text part of a prompt.
     #[derive(
         ::schemars::JsonSchema,
         ::serde::Deserialize,
@@ -986,19 +1402,26 @@ pub mod types {
         Debug,
         PartialEq
     )]
-    #[serde(tag = "type", content = "json_schema")]
-    pub enum ResponseFormat {
-        ///Output must match a JSON Schema (structured outputs).
-        #[serde(rename = "json_schema")]
-        JsonSchema(JsonSchemaSpec),
-        #[serde(rename = "json_object")]
-        JsonObject,
+    pub struct PromptTextPart {
+        ///The text.
+        pub text: ::std::string::String,
     }
 
-    impl ::std::convert::From<JsonSchemaSpec> for ResponseFormat {
-        fn from(value: JsonSchemaSpec) -> Self {
-            Self::JsonSchema(value)
-        }
+    ///Breakdown of the prompt tokens.
+    #[derive(
+        ::schemars::JsonSchema,
+        ::serde::Deserialize,
+        ::serde::Serialize,
+        Clone,
+        Debug,
+        Default,
+        PartialEq
+    )]
+    pub struct PromptTokensDetails {
+        ///Prompt tokens read from the provider's cache.
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        #[serde(default, deserialize_with = "super::lenient::option_int")]
+        pub cached_tokens: ::std::option::Option<u64>,
     }
 
     ///A knowledge-base chunk the generation used.
@@ -1012,8 +1435,20 @@ pub mod types {
     )]
     pub struct Retrieval {
         ///The chunk's text.
+        #[serde(default)]
         pub document: ::std::string::String,
+        ///Where the chunk comes from.
+        #[serde(default = "defaults::retrieval_metadata")]
         pub metadata: RetrievalMetadata,
+    }
+
+    impl ::std::default::Default for Retrieval {
+        fn default() -> Self {
+            Self {
+                document: Default::default(),
+                metadata: defaults::retrieval_metadata(),
+            }
+        }
     }
 
     ///Where a retrieved chunk comes from and how well it matched.
@@ -1023,21 +1458,25 @@ pub mod types {
         ::serde::Serialize,
         Clone,
         Debug,
+        Default,
         PartialEq
     )]
     pub struct RetrievalMetadata {
         ///Source file name.
+        #[serde(default)]
         pub file_name: ::std::string::String,
         ///Source file type.
+        #[serde(default)]
         pub file_type: ::std::string::String,
         ///Page in the source file, when it has pages.
-        #[serde(deserialize_with = "::std::option::Option::deserialize")]
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub page_number: ::std::option::Option<f64>,
         ///Score given by the reranker, when one ran.
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub rerank_score: ::std::option::Option<f64>,
         ///Score given by the search.
-        pub search_score: f64,
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub search_score: ::std::option::Option<f64>,
     }
 
     ///The new piece of one alternative.
@@ -1047,6 +1486,7 @@ pub mod types {
         ::serde::Serialize,
         Clone,
         Debug,
+        Default,
         PartialEq
     )]
     pub struct StreamChoice {
@@ -1054,6 +1494,8 @@ pub mod types {
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub finish_reason: ::std::option::Option<::std::string::String>,
         ///Position among the choices.
+        #[serde(default)]
+        #[serde(deserialize_with = "super::lenient::int")]
         pub index: u32,
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub message: ::std::option::Option<StreamMessage>,
@@ -1104,6 +1546,11 @@ pub mod types {
         ///The provider's system fingerprint.
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub system_fingerprint: ::std::option::Option<::std::string::String>,
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub telemetry: ::std::option::Option<Telemetry>,
+        ///Token counts; on the last chunk when `include_usage` was asked.
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub usage: ::std::option::Option<Usage>,
     }
 
     ///One server-sent event of a stream; its `data` is a chunk.
@@ -1121,7 +1568,61 @@ pub mod types {
         pub data: ::std::option::Option<StreamChunk>,
     }
 
-    ///The message delta of a stream choice: text in `content`, tool calls in `tool_calls`, or an image in `url`.
+    ///The message delta of a stream choice: text in `content`, tool calls in `tool_calls`, or an image in `url`. `type` says which, when the service sends it.
+    #[derive(
+        ::schemars::JsonSchema,
+        ::serde::Deserialize,
+        ::serde::Serialize,
+        Clone,
+        Debug,
+        Default,
+        PartialEq
+    )]
+    pub struct StreamMessage {
+        ///Text generated since the previous chunk.
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub content: ::std::option::Option<::std::string::String>,
+        ///Reasoning generated since the previous chunk.
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub reasoning: ::std::option::Option<::std::string::String>,
+        ///The provider's signature proving the reasoning is the model's own.
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub reasoning_signature: ::std::option::Option<::std::string::String>,
+        ///Reasoning the provider's safety systems withheld, in encrypted form.
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub redacted_reasoning: ::std::option::Option<::std::string::String>,
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub role: ::std::option::Option<super::open_enums::Role>,
+        ///Tool calls, when the model calls tools.
+        #[serde(default, skip_serializing_if = "::std::vec::Vec::is_empty")]
+        pub tool_calls: ::std::vec::Vec<ToolCall>,
+        #[serde(rename = "type", skip_serializing_if = "::std::option::Option::is_none")]
+        pub type_: ::std::option::Option<super::open_enums::MessageKind>,
+        ///Where a generated image is.
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub url: ::std::option::Option<::std::string::String>,
+    }
+
+    ///Where the generation is found in orq.ai's traces.
+    #[derive(
+        ::schemars::JsonSchema,
+        ::serde::Deserialize,
+        ::serde::Serialize,
+        Clone,
+        Debug,
+        Default,
+        PartialEq
+    )]
+    pub struct Telemetry {
+        ///Id of the span of the request.
+        #[serde(default)]
+        pub span_id: ::std::string::String,
+        ///Id of the trace of the request.
+        #[serde(default)]
+        pub trace_id: ::std::string::String,
+    }
+
+    ///Plain text, or a list of text parts.
     #[derive(
         ::schemars::JsonSchema,
         ::serde::Deserialize,
@@ -1130,17 +1631,108 @@ pub mod types {
         Debug,
         PartialEq
     )]
-    pub struct StreamMessage {
-        ///Text generated since the previous chunk.
+    #[serde(untagged)]
+    pub enum TextContent {
+        String(::std::string::String),
+        Array(::std::vec::Vec<TextContentPart>),
+    }
+
+    impl ::std::convert::From<::std::vec::Vec<TextContentPart>> for TextContent {
+        fn from(value: ::std::vec::Vec<TextContentPart>) -> Self {
+            Self::Array(value)
+        }
+    }
+
+    ///A text part of a message.
+    #[derive(
+        ::schemars::JsonSchema,
+        ::serde::Deserialize,
+        ::serde::Serialize,
+        Clone,
+        Debug,
+        PartialEq
+    )]
+    pub struct TextContentPart {
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        pub content: ::std::option::Option<::std::string::String>,
-        pub role: super::open_enums::Role,
-        ///Tool calls, when the model calls tools.
+        pub cache_control: ::std::option::Option<CacheControl>,
+        ///The text.
+        pub text: ::std::string::String,
+        #[serde(rename = "type")]
+        pub type_: TextPartType,
+    }
+
+    ///The tag of a text part. Only `text` exists.
+    #[derive(
+        ::schemars::JsonSchema,
+        ::serde::Deserialize,
+        ::serde::Serialize,
+        Clone,
+        Copy,
+        Debug,
+        Eq,
+        Hash,
+        Ord,
+        PartialEq,
+        PartialOrd
+    )]
+    pub enum TextPartType {
+        #[serde(rename = "text")]
+        Text,
+    }
+
+    impl ::std::fmt::Display for TextPartType {
+        fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
+            match *self {
+                Self::Text => f.write_str("text"),
+            }
+        }
+    }
+
+    impl ::std::str::FromStr for TextPartType {
+        type Err = self::error::ConversionError;
+        fn from_str(
+            value: &str,
+        ) -> ::std::result::Result<Self, self::error::ConversionError> {
+            match value {
+                "text" => Ok(Self::Text),
+                _ => Err("invalid value".into()),
+            }
+        }
+    }
+
+    impl ::std::convert::TryFrom<&str> for TextPartType {
+        type Error = self::error::ConversionError;
+        fn try_from(
+            value: &str,
+        ) -> ::std::result::Result<Self, self::error::ConversionError> {
+            value.parse()
+        }
+    }
+
+    impl ::std::convert::TryFrom<::std::string::String> for TextPartType {
+        type Error = self::error::ConversionError;
+        fn try_from(
+            value: ::std::string::String,
+        ) -> ::std::result::Result<Self, self::error::ConversionError> {
+            value.parse()
+        }
+    }
+
+    ///Groups this request with others of the same conversation.
+    #[derive(
+        ::schemars::JsonSchema,
+        ::serde::Deserialize,
+        ::serde::Serialize,
+        Clone,
+        Debug,
+        PartialEq
+    )]
+    pub struct Thread {
+        ///Id shared by the requests of one thread.
+        pub id: ::std::string::String,
+        ///Labels of the thread.
         #[serde(default, skip_serializing_if = "::std::vec::Vec::is_empty")]
-        pub tool_calls: ::std::vec::Vec<ToolCall>,
-        ///Where a generated image is.
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        pub url: ::std::option::Option<::std::string::String>,
+        pub tags: ::std::vec::Vec<::std::string::String>,
     }
 
     ///A tool call in a response.
@@ -1153,18 +1745,59 @@ pub mod types {
         PartialEq
     )]
     pub struct ToolCall {
+        ///The function called.
+        #[serde(default = "defaults::tool_call_function")]
         pub function: FunctionCall,
         ///Id of the call.
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub id: ::std::option::Option<::std::string::String>,
         ///Position of the call within the message.
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        #[serde(default, deserialize_with = "super::lenient::option_int")]
         pub index: ::std::option::Option<u32>,
-        #[serde(rename = "type")]
-        pub type_: super::open_enums::ToolType,
+        #[serde(rename = "type", skip_serializing_if = "::std::option::Option::is_none")]
+        pub type_: ::std::option::Option<super::open_enums::ToolType>,
     }
 
-    ///The tool's output, as one string or several.
+    impl ::std::default::Default for ToolCall {
+        fn default() -> Self {
+            Self {
+                function: defaults::tool_call_function(),
+                id: Default::default(),
+                index: Default::default(),
+                type_: Default::default(),
+            }
+        }
+    }
+
+    ///A message in which the model asks to call tools.
+    #[derive(
+        ::schemars::JsonSchema,
+        ::serde::Deserialize,
+        ::serde::Serialize,
+        Clone,
+        Debug,
+        PartialEq
+    )]
+    pub struct ToolCallsMessage {
+        ///Text sent along with the calls, if any.
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub content: ::std::option::Option<::std::string::String>,
+        ///The model's reasoning before it answered.
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub reasoning: ::std::option::Option<::std::string::String>,
+        ///The provider's signature proving the reasoning is the model's own.
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub reasoning_signature: ::std::option::Option<::std::string::String>,
+        ///Reasoning the provider's safety systems withheld, in encrypted form.
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub redacted_reasoning: ::std::option::Option<::std::string::String>,
+        pub role: super::open_enums::Role,
+        ///The calls.
+        pub tool_calls: ::std::vec::Vec<ToolCall>,
+    }
+
+    ///The tool's output, as one string or a list of strings or text parts.
     #[derive(
         ::schemars::JsonSchema,
         ::serde::Deserialize,
@@ -1176,12 +1809,33 @@ pub mod types {
     #[serde(untagged)]
     pub enum ToolContent {
         String(::std::string::String),
-        Array(::std::vec::Vec<::std::string::String>),
+        Array(::std::vec::Vec<ToolContentPart>),
     }
 
-    impl ::std::convert::From<::std::vec::Vec<::std::string::String>> for ToolContent {
-        fn from(value: ::std::vec::Vec<::std::string::String>) -> Self {
+    impl ::std::convert::From<::std::vec::Vec<ToolContentPart>> for ToolContent {
+        fn from(value: ::std::vec::Vec<ToolContentPart>) -> Self {
             Self::Array(value)
+        }
+    }
+
+    ///One piece of a tool's output.
+    #[derive(
+        ::schemars::JsonSchema,
+        ::serde::Deserialize,
+        ::serde::Serialize,
+        Clone,
+        Debug,
+        PartialEq
+    )]
+    #[serde(untagged)]
+    pub enum ToolContentPart {
+        String(::std::string::String),
+        TextContentPart(TextContentPart),
+    }
+
+    impl ::std::convert::From<TextContentPart> for ToolContentPart {
+        fn from(value: TextContentPart) -> Self {
+            Self::TextContentPart(value)
         }
     }
 
@@ -1242,7 +1896,37 @@ pub mod types {
         }
     }
 
-    ///Plain text, or a list of text, image and audio parts.
+    ///Tokens the generation consumed.
+    #[derive(
+        ::schemars::JsonSchema,
+        ::serde::Deserialize,
+        ::serde::Serialize,
+        Clone,
+        Debug,
+        Default,
+        PartialEq
+    )]
+    pub struct Usage {
+        ///Tokens generated.
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        #[serde(default, deserialize_with = "super::lenient::option_int")]
+        pub completion_tokens: ::std::option::Option<u64>,
+        ///Breakdown of the completion tokens; null when the provider gives none.
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub completion_tokens_details: ::std::option::Option<CompletionTokensDetails>,
+        ///Tokens of the prompt.
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        #[serde(default, deserialize_with = "super::lenient::option_int")]
+        pub prompt_tokens: ::std::option::Option<u64>,
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub prompt_tokens_details: ::std::option::Option<PromptTokensDetails>,
+        ///Prompt and completion tokens together.
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        #[serde(default, deserialize_with = "super::lenient::option_int")]
+        pub total_tokens: ::std::option::Option<u64>,
+    }
+
+    ///Plain text, or a list of text, image, audio and file parts.
     #[derive(
         ::schemars::JsonSchema,
         ::serde::Deserialize,
@@ -1277,15 +1961,126 @@ pub mod types {
         ///A text part.
         #[serde(rename = "text")]
         Text {
+            #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+            cache_control: ::std::option::Option<CacheControl>,
             ///The text.
             text: ::std::string::String,
         },
         ///An image part, for vision models.
         #[serde(rename = "image_url")]
-        ImageUrl { image_url: ImageUrl },
+        ImageUrl {
+            #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+            cache_control: ::std::option::Option<CacheControl>,
+            image_url: ImageUrl,
+        },
         ///An audio part, for models that listen.
         #[serde(rename = "input_audio")]
         InputAudio { input_audio: InputAudio },
+        ///A file part, such as a PDF.
+        #[serde(rename = "file")]
+        File {
+            #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+            cache_control: ::std::option::Option<CacheControl>,
+            file: FileData,
+        },
+    }
+
+    /// Generation of default values for serde.
+    pub mod defaults {
+        pub(super) fn config_tool_function() -> super::ConfigFunction {
+            super::ConfigFunction {
+                description: Default::default(),
+                name: Default::default(),
+                parameters: Default::default(),
+            }
+        }
+
+        pub(super) fn deployment_prompt_config() -> super::PromptConfig {
+            super::PromptConfig {
+                messages: Default::default(),
+                model: Default::default(),
+                model_parameters: Default::default(),
+                model_type: Default::default(),
+                provider: Default::default(),
+                tools: Default::default(),
+            }
+        }
+
+        pub(super) fn deployment_config_parameters() -> super::ModelParameters {
+            super::ModelParameters {
+                budget_tokens: Default::default(),
+                cache_control: Default::default(),
+                dimensions: Default::default(),
+                encoding_format: Default::default(),
+                format: Default::default(),
+                frequency_penalty: Default::default(),
+                max_tokens: Default::default(),
+                num_images: Default::default(),
+                photo_real_version: Default::default(),
+                presence_penalty: Default::default(),
+                quality: Default::default(),
+                reasoning_effort: Default::default(),
+                response_format: Default::default(),
+                seed: Default::default(),
+                style: Default::default(),
+                temperature: Default::default(),
+                thinking_level: Default::default(),
+                top_k: Default::default(),
+                top_p: Default::default(),
+                verbosity: Default::default(),
+            }
+        }
+
+        pub(super) fn deployment_tool_function() -> super::FunctionDefinition {
+            super::FunctionDefinition {
+                description: Default::default(),
+                name: Default::default(),
+                parameters: Default::default(),
+                strict: Default::default(),
+            }
+        }
+
+        pub(super) fn prompt_config_model_parameters() -> super::ModelParameters {
+            super::ModelParameters {
+                budget_tokens: Default::default(),
+                cache_control: Default::default(),
+                dimensions: Default::default(),
+                encoding_format: Default::default(),
+                format: Default::default(),
+                frequency_penalty: Default::default(),
+                max_tokens: Default::default(),
+                num_images: Default::default(),
+                photo_real_version: Default::default(),
+                presence_penalty: Default::default(),
+                quality: Default::default(),
+                reasoning_effort: Default::default(),
+                response_format: Default::default(),
+                seed: Default::default(),
+                style: Default::default(),
+                temperature: Default::default(),
+                thinking_level: Default::default(),
+                top_k: Default::default(),
+                top_p: Default::default(),
+                verbosity: Default::default(),
+            }
+        }
+
+        pub(super) fn retrieval_metadata() -> super::RetrievalMetadata {
+            super::RetrievalMetadata {
+                file_name: Default::default(),
+                file_type: Default::default(),
+                page_number: Default::default(),
+                rerank_score: Default::default(),
+                search_score: Default::default(),
+            }
+        }
+
+        pub(super) fn tool_call_function() -> super::FunctionCall {
+            super::FunctionCall {
+                arguments: Default::default(),
+                name: Default::default(),
+            }
+        }
     }
 
     /// Error types.
@@ -1328,15 +2123,24 @@ pub mod types {
 #[derive(Clone, Debug)]
 /**Client for orq.ai Deployments API (orq-rs)
 
-The part of the orq.ai API that orq-rs covers: listing deployments, reading a deployment's resolved configuration, invoking a deployment and streaming its generation. Written for orq-rs and checked field by field against the upstream spec with `cargo xtask spec-diff`.
-Conventions of this document: - Enums on the response side carry `x-orq-open: true`. The code generator turns
-  them into Rust enums with an `Other(String)` variant, so a value the service
-  adds later decodes instead of failing.
+The part of the orq.ai API that orq-rs covers: listing deployments, reading a deployment's resolved configuration, invoking a deployment and streaming its generation. Written for orq-rs and checked field by field with `cargo xtask spec-diff` against the upstream specs of April 2025 and August 2026: it accepts everything either of them describes, the more lenient one winning where they differ.
+Conventions of this document: - Response-side enums and unions carry `x-orq-open: true`. The code generator
+  gives them an `Other` variant that keeps a value or variant the service adds
+  later (`Other(String)` for string enums, `Other(serde_json::Value)` for
+  unions), so it decodes instead of failing.
+- An open union either tags its branches (`discriminator.propertyName`; each
+  tagged branch is an object fixing the tag to one value, its other fields in
+  the schema of its `allOf`, if any) or tells them apart by JSON type; untagged
+  branches name their variant with `x-orq-variant`.
+- Response fields are optional even where the service always sends them; the
+  essential strings and flags have a `default` instead, so a body missing one
+  still decodes.
 - Integers are declared `integer` wherever the value is a count, an index or a
-  position, so they are sent as `10`, never `10.0`.
+  position, so they are sent as `10`, never `10.0`; on decoding, `10.0` is
+  accepted too.
 - Dates are kept as strings: the service's formats are not all RFC 3339.
 
-Version: 2025-04*/
+Version: 2026-08*/
 pub struct Client {
     pub(crate) baseurl: String,
     pub(crate) client: reqwest::Client,
@@ -1381,7 +2185,7 @@ impl Client {
 
 impl ClientInfo<crate::RequestOptions> for Client {
     fn api_version() -> &'static str {
-        "2025-04"
+        "2026-08"
     }
 
     fn baseurl(&self) -> &str {
@@ -1615,6 +2419,182 @@ pub mod prelude {
 
 /// Response-side enums that keep values this version does not know.
 pub mod open_enums {
+    /**The kind of cache breakpoint. Only `ephemeral` exists.
+
+Values this version does not know arrive as [`CacheControlType::Other`].*/
+    #[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
+    pub enum CacheControlType {
+        ///`ephemeral`
+        Ephemeral,
+        /// A value not listed in the spec, kept as sent.
+        Other(::std::string::String),
+    }
+
+    impl CacheControlType {
+        /// The values listed in the spec, in order.
+        pub const KNOWN: &'static [&'static str] = &["ephemeral"];
+        /// The value as it appears on the wire.
+        pub fn as_str(&self) -> &str {
+            match self {
+                Self::Ephemeral => "ephemeral",
+                Self::Other(value) => value.as_str(),
+            }
+        }
+
+        /// Whether the value is one the spec lists.
+        pub fn is_known(&self) -> bool {
+            !matches!(self, Self::Other(_))
+        }
+    }
+
+    impl ::std::fmt::Display for CacheControlType {
+        fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
+            f.write_str(self.as_str())
+        }
+    }
+
+    impl ::std::convert::From<&str> for CacheControlType {
+        fn from(value: &str) -> Self {
+            match value {
+                "ephemeral" => Self::Ephemeral,
+                other => Self::Other(other.to_string()),
+            }
+        }
+    }
+
+    impl ::std::convert::From<::std::string::String> for CacheControlType {
+        fn from(value: ::std::string::String) -> Self {
+            match Self::from(value.as_str()) {
+                Self::Other(_) => Self::Other(value),
+                known => known,
+            }
+        }
+    }
+
+    impl ::std::str::FromStr for CacheControlType {
+        type Err = ::std::convert::Infallible;
+        fn from_str(value: &str) -> ::std::result::Result<Self, Self::Err> {
+            Ok(Self::from(value))
+        }
+    }
+
+    impl ::serde::Serialize for CacheControlType {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            serializer.serialize_str(self.as_str())
+        }
+    }
+
+    impl<'de> ::serde::Deserialize<'de> for CacheControlType {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> ::std::result::Result<Self, D::Error> {
+            ::std::string::String::deserialize(deserializer).map(Self::from)
+        }
+    }
+
+    impl ::schemars::JsonSchema for CacheControlType {
+        fn schema_name() -> ::std::borrow::Cow<'static, str> {
+            ::std::borrow::Cow::Borrowed("CacheControlType")
+        }
+
+        fn json_schema(_: &mut ::schemars::SchemaGenerator) -> ::schemars::Schema {
+            ::schemars::json_schema!({ "type" : "string", "examples" : ["ephemeral"] })
+        }
+    }
+
+    /**How long a cache entry lives; the service assumes `5m` when absent (`1h` is Anthropic only).
+
+Values this version does not know arrive as [`CacheTtl::Other`].*/
+    #[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
+    pub enum CacheTtl {
+        ///`5m`
+        V5m,
+        ///`1h`
+        V1h,
+        /// A value not listed in the spec, kept as sent.
+        Other(::std::string::String),
+    }
+
+    impl CacheTtl {
+        /// The values listed in the spec, in order.
+        pub const KNOWN: &'static [&'static str] = &["5m", "1h"];
+        /// The value as it appears on the wire.
+        pub fn as_str(&self) -> &str {
+            match self {
+                Self::V5m => "5m",
+                Self::V1h => "1h",
+                Self::Other(value) => value.as_str(),
+            }
+        }
+
+        /// Whether the value is one the spec lists.
+        pub fn is_known(&self) -> bool {
+            !matches!(self, Self::Other(_))
+        }
+    }
+
+    impl ::std::fmt::Display for CacheTtl {
+        fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
+            f.write_str(self.as_str())
+        }
+    }
+
+    impl ::std::convert::From<&str> for CacheTtl {
+        fn from(value: &str) -> Self {
+            match value {
+                "5m" => Self::V5m,
+                "1h" => Self::V1h,
+                other => Self::Other(other.to_string()),
+            }
+        }
+    }
+
+    impl ::std::convert::From<::std::string::String> for CacheTtl {
+        fn from(value: ::std::string::String) -> Self {
+            match Self::from(value.as_str()) {
+                Self::Other(_) => Self::Other(value),
+                known => known,
+            }
+        }
+    }
+
+    impl ::std::str::FromStr for CacheTtl {
+        type Err = ::std::convert::Infallible;
+        fn from_str(value: &str) -> ::std::result::Result<Self, Self::Err> {
+            Ok(Self::from(value))
+        }
+    }
+
+    impl ::serde::Serialize for CacheTtl {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            serializer.serialize_str(self.as_str())
+        }
+    }
+
+    impl<'de> ::serde::Deserialize<'de> for CacheTtl {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> ::std::result::Result<Self, D::Error> {
+            ::std::string::String::deserialize(deserializer).map(Self::from)
+        }
+    }
+
+    impl ::schemars::JsonSchema for CacheTtl {
+        fn schema_name() -> ::std::borrow::Cow<'static, str> {
+            ::std::borrow::Cow::Borrowed("CacheTtl")
+        }
+
+        fn json_schema(_: &mut ::schemars::SchemaGenerator) -> ::schemars::Schema {
+            ::schemars::json_schema!({ "type" : "string", "examples" : ["5m", "1h"] })
+        }
+    }
+
     /**How embeddings are returned.
 
 Values this version does not know arrive as [`EncodingFormat::Other`].*/
@@ -1991,6 +2971,102 @@ Values this version does not know arrive as [`ListObject::Other`].*/
         }
     }
 
+    /**What a response message carries.
+
+Values this version does not know arrive as [`MessageKind::Other`].*/
+    #[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
+    pub enum MessageKind {
+        ///`tool_calls`
+        ToolCalls,
+        ///`content`
+        Content,
+        ///`image`
+        Image,
+        /// A value not listed in the spec, kept as sent.
+        Other(::std::string::String),
+    }
+
+    impl MessageKind {
+        /// The values listed in the spec, in order.
+        pub const KNOWN: &'static [&'static str] = &["tool_calls", "content", "image"];
+        /// The value as it appears on the wire.
+        pub fn as_str(&self) -> &str {
+            match self {
+                Self::ToolCalls => "tool_calls",
+                Self::Content => "content",
+                Self::Image => "image",
+                Self::Other(value) => value.as_str(),
+            }
+        }
+
+        /// Whether the value is one the spec lists.
+        pub fn is_known(&self) -> bool {
+            !matches!(self, Self::Other(_))
+        }
+    }
+
+    impl ::std::fmt::Display for MessageKind {
+        fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
+            f.write_str(self.as_str())
+        }
+    }
+
+    impl ::std::convert::From<&str> for MessageKind {
+        fn from(value: &str) -> Self {
+            match value {
+                "tool_calls" => Self::ToolCalls,
+                "content" => Self::Content,
+                "image" => Self::Image,
+                other => Self::Other(other.to_string()),
+            }
+        }
+    }
+
+    impl ::std::convert::From<::std::string::String> for MessageKind {
+        fn from(value: ::std::string::String) -> Self {
+            match Self::from(value.as_str()) {
+                Self::Other(_) => Self::Other(value),
+                known => known,
+            }
+        }
+    }
+
+    impl ::std::str::FromStr for MessageKind {
+        type Err = ::std::convert::Infallible;
+        fn from_str(value: &str) -> ::std::result::Result<Self, Self::Err> {
+            Ok(Self::from(value))
+        }
+    }
+
+    impl ::serde::Serialize for MessageKind {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            serializer.serialize_str(self.as_str())
+        }
+    }
+
+    impl<'de> ::serde::Deserialize<'de> for MessageKind {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> ::std::result::Result<Self, D::Error> {
+            ::std::string::String::deserialize(deserializer).map(Self::from)
+        }
+    }
+
+    impl ::schemars::JsonSchema for MessageKind {
+        fn schema_name() -> ::std::borrow::Cow<'static, str> {
+            ::std::borrow::Cow::Borrowed("MessageKind")
+        }
+
+        fn json_schema(_: &mut ::schemars::SchemaGenerator) -> ::schemars::Schema {
+            ::schemars::json_schema!(
+                { "type" : "string", "examples" : ["tool_calls", "content", "image"] }
+            )
+        }
+    }
+
     /**What kind of model a deployment uses.
 
 Values this version does not know arrive as [`ModelType::Other`].*/
@@ -2014,6 +3090,10 @@ Values this version does not know arrive as [`ModelType::Other`].*/
         Rerank,
         ///`moderations`
         Moderations,
+        ///`moderation`
+        Moderation,
+        ///`ocr`
+        Ocr,
         /// A value not listed in the spec, kept as sent.
         Other(::std::string::String),
     }
@@ -2030,6 +3110,8 @@ Values this version does not know arrive as [`ModelType::Other`].*/
             "stt",
             "rerank",
             "moderations",
+            "moderation",
+            "ocr",
         ];
         /// The value as it appears on the wire.
         pub fn as_str(&self) -> &str {
@@ -2043,6 +3125,8 @@ Values this version does not know arrive as [`ModelType::Other`].*/
                 Self::Stt => "stt",
                 Self::Rerank => "rerank",
                 Self::Moderations => "moderations",
+                Self::Moderation => "moderation",
+                Self::Ocr => "ocr",
                 Self::Other(value) => value.as_str(),
             }
         }
@@ -2071,6 +3155,8 @@ Values this version does not know arrive as [`ModelType::Other`].*/
                 "stt" => Self::Stt,
                 "rerank" => Self::Rerank,
                 "moderations" => Self::Moderations,
+                "moderation" => Self::Moderation,
+                "ocr" => Self::Ocr,
                 other => Self::Other(other.to_string()),
             }
         }
@@ -2117,7 +3203,8 @@ Values this version does not know arrive as [`ModelType::Other`].*/
         fn json_schema(_: &mut ::schemars::SchemaGenerator) -> ::schemars::Schema {
             ::schemars::json_schema!(
                 { "type" : "string", "examples" : ["chat", "completion", "embedding",
-                "vision", "image", "tts", "stt", "rerank", "moderations"] }
+                "vision", "image", "tts", "stt", "rerank", "moderations", "moderation",
+                "ocr"] }
             )
         }
     }
@@ -2445,6 +3532,54 @@ Values this version does not know arrive as [`Provider::Other`].*/
         Togetherai,
         ///`elevenlabs`
         Elevenlabs,
+        ///`litellm`
+        Litellm,
+        ///`cerebras`
+        Cerebras,
+        ///`openailike`
+        Openailike,
+        ///`bytedance`
+        Bytedance,
+        ///`mistral`
+        Mistral,
+        ///`deepseek`
+        Deepseek,
+        ///`moonshotai`
+        Moonshotai,
+        ///`zai`
+        Zai,
+        ///`minimax`
+        Minimax,
+        ///`xai`
+        Xai,
+        ///`alibaba`
+        Alibaba,
+        ///`tensorix`
+        Tensorix,
+        ///`scaleway`
+        Scaleway,
+        ///`hcompany`
+        Hcompany,
+        ///`inceptron`
+        Inceptron,
+        ///`wafer`
+        Wafer,
+        ///`poolside`
+        Poolside,
+        ///`tencent`
+        Tencent,
+        ///`nebius`
+        Nebius,
+        ///`fireworks`
+        Fireworks,
+        ///`baseten`
+        Baseten,
+        ///`reson8`
+        Reson8,
+        ///`slack`
+        Slack,
+        ///`orq`
+        Orq,
         /// A value not listed in the spec, kept as sent.
         Other(::std::string::String),
     }
@@ -2470,6 +3605,30 @@ Values this version does not know arrive as [`Provider::Other`].*/
             "jina",
             "togetherai",
             "elevenlabs",
+            "litellm",
+            "cerebras",
+            "openailike",
+            "bytedance",
+            "mistral",
+            "deepseek",
+            "moonshotai",
+            "zai",
+            "minimax",
+            "xai",
+            "alibaba",
+            "tensorix",
+            "scaleway",
+            "hcompany",
+            "inceptron",
+            "wafer",
+            "poolside",
+            "tencent",
+            "nebius",
+            "fireworks",
+            "baseten",
+            "reson8",
+            "slack",
+            "orq",
         ];
         /// The value as it appears on the wire.
         pub fn as_str(&self) -> &str {
@@ -2492,6 +3651,30 @@ Values this version does not know arrive as [`Provider::Other`].*/
                 Self::Jina => "jina",
                 Self::Togetherai => "togetherai",
                 Self::Elevenlabs => "elevenlabs",
+                Self::Litellm => "litellm",
+                Self::Cerebras => "cerebras",
+                Self::Openailike => "openailike",
+                Self::Bytedance => "bytedance",
+                Self::Mistral => "mistral",
+                Self::Deepseek => "deepseek",
+                Self::Moonshotai => "moonshotai",
+                Self::Zai => "zai",
+                Self::Minimax => "minimax",
+                Self::Xai => "xai",
+                Self::Alibaba => "alibaba",
+                Self::Tensorix => "tensorix",
+                Self::Scaleway => "scaleway",
+                Self::Hcompany => "hcompany",
+                Self::Inceptron => "inceptron",
+                Self::Wafer => "wafer",
+                Self::Poolside => "poolside",
+                Self::Tencent => "tencent",
+                Self::Nebius => "nebius",
+                Self::Fireworks => "fireworks",
+                Self::Baseten => "baseten",
+                Self::Reson8 => "reson8",
+                Self::Slack => "slack",
+                Self::Orq => "orq",
                 Self::Other(value) => value.as_str(),
             }
         }
@@ -2529,6 +3712,30 @@ Values this version does not know arrive as [`Provider::Other`].*/
                 "jina" => Self::Jina,
                 "togetherai" => Self::Togetherai,
                 "elevenlabs" => Self::Elevenlabs,
+                "litellm" => Self::Litellm,
+                "cerebras" => Self::Cerebras,
+                "openailike" => Self::Openailike,
+                "bytedance" => Self::Bytedance,
+                "mistral" => Self::Mistral,
+                "deepseek" => Self::Deepseek,
+                "moonshotai" => Self::Moonshotai,
+                "zai" => Self::Zai,
+                "minimax" => Self::Minimax,
+                "xai" => Self::Xai,
+                "alibaba" => Self::Alibaba,
+                "tensorix" => Self::Tensorix,
+                "scaleway" => Self::Scaleway,
+                "hcompany" => Self::Hcompany,
+                "inceptron" => Self::Inceptron,
+                "wafer" => Self::Wafer,
+                "poolside" => Self::Poolside,
+                "tencent" => Self::Tencent,
+                "nebius" => Self::Nebius,
+                "fireworks" => Self::Fireworks,
+                "baseten" => Self::Baseten,
+                "reson8" => Self::Reson8,
+                "slack" => Self::Slack,
+                "orq" => Self::Orq,
                 other => Self::Other(other.to_string()),
             }
         }
@@ -2577,7 +3784,11 @@ Values this version does not know arrive as [`Provider::Other`].*/
                 { "type" : "string", "examples" : ["cohere", "openai", "anthropic",
                 "huggingface", "replicate", "google", "google-ai", "azure", "aws",
                 "anyscale", "perplexity", "groq", "fal", "leonardoai", "nvidia", "jina",
-                "togetherai", "elevenlabs"] }
+                "togetherai", "elevenlabs", "litellm", "cerebras", "openailike",
+                "bytedance", "mistral", "deepseek", "moonshotai", "zai", "minimax",
+                "xai", "alibaba", "tensorix", "scaleway", "hcompany", "inceptron",
+                "wafer", "poolside", "tencent", "nebius", "fireworks", "baseten",
+                "reson8", "slack", "orq"] }
             )
         }
     }
@@ -2587,25 +3798,49 @@ Values this version does not know arrive as [`Provider::Other`].*/
 Values this version does not know arrive as [`ReasoningEffort::Other`].*/
     #[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
     pub enum ReasoningEffort {
+        ///`none`
+        None,
+        ///`disable`
+        Disable,
+        ///`minimal`
+        Minimal,
         ///`low`
         Low,
         ///`medium`
         Medium,
         ///`high`
         High,
+        ///`xhigh`
+        Xhigh,
+        ///`max`
+        Max,
         /// A value not listed in the spec, kept as sent.
         Other(::std::string::String),
     }
 
     impl ReasoningEffort {
         /// The values listed in the spec, in order.
-        pub const KNOWN: &'static [&'static str] = &["low", "medium", "high"];
+        pub const KNOWN: &'static [&'static str] = &[
+            "none",
+            "disable",
+            "minimal",
+            "low",
+            "medium",
+            "high",
+            "xhigh",
+            "max",
+        ];
         /// The value as it appears on the wire.
         pub fn as_str(&self) -> &str {
             match self {
+                Self::None => "none",
+                Self::Disable => "disable",
+                Self::Minimal => "minimal",
                 Self::Low => "low",
                 Self::Medium => "medium",
                 Self::High => "high",
+                Self::Xhigh => "xhigh",
+                Self::Max => "max",
                 Self::Other(value) => value.as_str(),
             }
         }
@@ -2625,9 +3860,14 @@ Values this version does not know arrive as [`ReasoningEffort::Other`].*/
     impl ::std::convert::From<&str> for ReasoningEffort {
         fn from(value: &str) -> Self {
             match value {
+                "none" => Self::None,
+                "disable" => Self::Disable,
+                "minimal" => Self::Minimal,
                 "low" => Self::Low,
                 "medium" => Self::Medium,
                 "high" => Self::High,
+                "xhigh" => Self::Xhigh,
+                "max" => Self::Max,
                 other => Self::Other(other.to_string()),
             }
         }
@@ -2673,7 +3913,160 @@ Values this version does not know arrive as [`ReasoningEffort::Other`].*/
 
         fn json_schema(_: &mut ::schemars::SchemaGenerator) -> ::schemars::Schema {
             ::schemars::json_schema!(
-                { "type" : "string", "examples" : ["low", "medium", "high"] }
+                { "type" : "string", "examples" : ["none", "disable", "minimal", "low",
+                "medium", "high", "xhigh", "max"] }
+            )
+        }
+    }
+
+    /**A named output format: audio encodings (`mp3` ... `pcm`), image encodings (`url`, `base64_json`) or transcription formats (`json` ... `vtt`).
+
+Values this version does not know arrive as [`ResponseFormatName::Other`].*/
+    #[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
+    pub enum ResponseFormatName {
+        ///`mp3`
+        Mp3,
+        ///`opus`
+        Opus,
+        ///`aac`
+        Aac,
+        ///`flac`
+        Flac,
+        ///`wav`
+        Wav,
+        ///`pcm`
+        Pcm,
+        ///`url`
+        Url,
+        ///`base64_json`
+        Base64Json,
+        ///`json`
+        Json,
+        ///`text`
+        Text,
+        ///`srt`
+        Srt,
+        ///`verbose_json`
+        VerboseJson,
+        ///`vtt`
+        Vtt,
+        /// A value not listed in the spec, kept as sent.
+        Other(::std::string::String),
+    }
+
+    impl ResponseFormatName {
+        /// The values listed in the spec, in order.
+        pub const KNOWN: &'static [&'static str] = &[
+            "mp3",
+            "opus",
+            "aac",
+            "flac",
+            "wav",
+            "pcm",
+            "url",
+            "base64_json",
+            "json",
+            "text",
+            "srt",
+            "verbose_json",
+            "vtt",
+        ];
+        /// The value as it appears on the wire.
+        pub fn as_str(&self) -> &str {
+            match self {
+                Self::Mp3 => "mp3",
+                Self::Opus => "opus",
+                Self::Aac => "aac",
+                Self::Flac => "flac",
+                Self::Wav => "wav",
+                Self::Pcm => "pcm",
+                Self::Url => "url",
+                Self::Base64Json => "base64_json",
+                Self::Json => "json",
+                Self::Text => "text",
+                Self::Srt => "srt",
+                Self::VerboseJson => "verbose_json",
+                Self::Vtt => "vtt",
+                Self::Other(value) => value.as_str(),
+            }
+        }
+
+        /// Whether the value is one the spec lists.
+        pub fn is_known(&self) -> bool {
+            !matches!(self, Self::Other(_))
+        }
+    }
+
+    impl ::std::fmt::Display for ResponseFormatName {
+        fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
+            f.write_str(self.as_str())
+        }
+    }
+
+    impl ::std::convert::From<&str> for ResponseFormatName {
+        fn from(value: &str) -> Self {
+            match value {
+                "mp3" => Self::Mp3,
+                "opus" => Self::Opus,
+                "aac" => Self::Aac,
+                "flac" => Self::Flac,
+                "wav" => Self::Wav,
+                "pcm" => Self::Pcm,
+                "url" => Self::Url,
+                "base64_json" => Self::Base64Json,
+                "json" => Self::Json,
+                "text" => Self::Text,
+                "srt" => Self::Srt,
+                "verbose_json" => Self::VerboseJson,
+                "vtt" => Self::Vtt,
+                other => Self::Other(other.to_string()),
+            }
+        }
+    }
+
+    impl ::std::convert::From<::std::string::String> for ResponseFormatName {
+        fn from(value: ::std::string::String) -> Self {
+            match Self::from(value.as_str()) {
+                Self::Other(_) => Self::Other(value),
+                known => known,
+            }
+        }
+    }
+
+    impl ::std::str::FromStr for ResponseFormatName {
+        type Err = ::std::convert::Infallible;
+        fn from_str(value: &str) -> ::std::result::Result<Self, Self::Err> {
+            Ok(Self::from(value))
+        }
+    }
+
+    impl ::serde::Serialize for ResponseFormatName {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            serializer.serialize_str(self.as_str())
+        }
+    }
+
+    impl<'de> ::serde::Deserialize<'de> for ResponseFormatName {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> ::std::result::Result<Self, D::Error> {
+            ::std::string::String::deserialize(deserializer).map(Self::from)
+        }
+    }
+
+    impl ::schemars::JsonSchema for ResponseFormatName {
+        fn schema_name() -> ::std::borrow::Cow<'static, str> {
+            ::std::borrow::Cow::Borrowed("ResponseFormatName")
+        }
+
+        fn json_schema(_: &mut ::schemars::SchemaGenerator) -> ::schemars::Schema {
+            ::schemars::json_schema!(
+                { "type" : "string", "examples" : ["mp3", "opus", "aac", "flac", "wav",
+                "pcm", "url", "base64_json", "json", "text", "srt", "verbose_json",
+                "vtt"] }
             )
         }
     }
@@ -2685,6 +4078,8 @@ Values this version does not know arrive as [`Role::Other`].*/
     pub enum Role {
         ///`system`
         System,
+        ///`developer`
+        Developer,
         ///`assistant`
         Assistant,
         ///`user`
@@ -2707,6 +4102,7 @@ Values this version does not know arrive as [`Role::Other`].*/
         /// The values listed in the spec, in order.
         pub const KNOWN: &'static [&'static str] = &[
             "system",
+            "developer",
             "assistant",
             "user",
             "exception",
@@ -2719,6 +4115,7 @@ Values this version does not know arrive as [`Role::Other`].*/
         pub fn as_str(&self) -> &str {
             match self {
                 Self::System => "system",
+                Self::Developer => "developer",
                 Self::Assistant => "assistant",
                 Self::User => "user",
                 Self::Exception => "exception",
@@ -2746,6 +4143,7 @@ Values this version does not know arrive as [`Role::Other`].*/
         fn from(value: &str) -> Self {
             match value {
                 "system" => Self::System,
+                "developer" => Self::Developer,
                 "assistant" => Self::Assistant,
                 "user" => Self::User,
                 "exception" => Self::Exception,
@@ -2798,8 +4196,108 @@ Values this version does not know arrive as [`Role::Other`].*/
 
         fn json_schema(_: &mut ::schemars::SchemaGenerator) -> ::schemars::Schema {
             ::schemars::json_schema!(
-                { "type" : "string", "examples" : ["system", "assistant", "user",
-                "exception", "tool", "prompt", "correction", "expected_output"] }
+                { "type" : "string", "examples" : ["system", "developer", "assistant",
+                "user", "exception", "tool", "prompt", "correction", "expected_output"] }
+            )
+        }
+    }
+
+    /**How much a model thinks before answering (Google AI).
+
+Values this version does not know arrive as [`ThinkingLevel::Other`].*/
+    #[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
+    pub enum ThinkingLevel {
+        ///`minimal`
+        Minimal,
+        ///`low`
+        Low,
+        ///`medium`
+        Medium,
+        ///`high`
+        High,
+        /// A value not listed in the spec, kept as sent.
+        Other(::std::string::String),
+    }
+
+    impl ThinkingLevel {
+        /// The values listed in the spec, in order.
+        pub const KNOWN: &'static [&'static str] = &["minimal", "low", "medium", "high"];
+        /// The value as it appears on the wire.
+        pub fn as_str(&self) -> &str {
+            match self {
+                Self::Minimal => "minimal",
+                Self::Low => "low",
+                Self::Medium => "medium",
+                Self::High => "high",
+                Self::Other(value) => value.as_str(),
+            }
+        }
+
+        /// Whether the value is one the spec lists.
+        pub fn is_known(&self) -> bool {
+            !matches!(self, Self::Other(_))
+        }
+    }
+
+    impl ::std::fmt::Display for ThinkingLevel {
+        fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
+            f.write_str(self.as_str())
+        }
+    }
+
+    impl ::std::convert::From<&str> for ThinkingLevel {
+        fn from(value: &str) -> Self {
+            match value {
+                "minimal" => Self::Minimal,
+                "low" => Self::Low,
+                "medium" => Self::Medium,
+                "high" => Self::High,
+                other => Self::Other(other.to_string()),
+            }
+        }
+    }
+
+    impl ::std::convert::From<::std::string::String> for ThinkingLevel {
+        fn from(value: ::std::string::String) -> Self {
+            match Self::from(value.as_str()) {
+                Self::Other(_) => Self::Other(value),
+                known => known,
+            }
+        }
+    }
+
+    impl ::std::str::FromStr for ThinkingLevel {
+        type Err = ::std::convert::Infallible;
+        fn from_str(value: &str) -> ::std::result::Result<Self, Self::Err> {
+            Ok(Self::from(value))
+        }
+    }
+
+    impl ::serde::Serialize for ThinkingLevel {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            serializer.serialize_str(self.as_str())
+        }
+    }
+
+    impl<'de> ::serde::Deserialize<'de> for ThinkingLevel {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> ::std::result::Result<Self, D::Error> {
+            ::std::string::String::deserialize(deserializer).map(Self::from)
+        }
+    }
+
+    impl ::schemars::JsonSchema for ThinkingLevel {
+        fn schema_name() -> ::std::borrow::Cow<'static, str> {
+            ::std::borrow::Cow::Borrowed("ThinkingLevel")
+        }
+
+        fn json_schema(_: &mut ::schemars::SchemaGenerator) -> ::schemars::Schema {
+            ::schemars::json_schema!(
+                { "type" : "string", "examples" : ["minimal", "low", "medium", "high"] }
             )
         }
     }
@@ -2887,6 +4385,404 @@ Values this version does not know arrive as [`ToolType::Other`].*/
 
         fn json_schema(_: &mut ::schemars::SchemaGenerator) -> ::schemars::Schema {
             ::schemars::json_schema!({ "type" : "string", "examples" : ["function"] })
+        }
+    }
+
+    /**How wordy the model's answer is.
+
+Values this version does not know arrive as [`Verbosity::Other`].*/
+    #[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
+    pub enum Verbosity {
+        ///`low`
+        Low,
+        ///`medium`
+        Medium,
+        ///`high`
+        High,
+        /// A value not listed in the spec, kept as sent.
+        Other(::std::string::String),
+    }
+
+    impl Verbosity {
+        /// The values listed in the spec, in order.
+        pub const KNOWN: &'static [&'static str] = &["low", "medium", "high"];
+        /// The value as it appears on the wire.
+        pub fn as_str(&self) -> &str {
+            match self {
+                Self::Low => "low",
+                Self::Medium => "medium",
+                Self::High => "high",
+                Self::Other(value) => value.as_str(),
+            }
+        }
+
+        /// Whether the value is one the spec lists.
+        pub fn is_known(&self) -> bool {
+            !matches!(self, Self::Other(_))
+        }
+    }
+
+    impl ::std::fmt::Display for Verbosity {
+        fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
+            f.write_str(self.as_str())
+        }
+    }
+
+    impl ::std::convert::From<&str> for Verbosity {
+        fn from(value: &str) -> Self {
+            match value {
+                "low" => Self::Low,
+                "medium" => Self::Medium,
+                "high" => Self::High,
+                other => Self::Other(other.to_string()),
+            }
+        }
+    }
+
+    impl ::std::convert::From<::std::string::String> for Verbosity {
+        fn from(value: ::std::string::String) -> Self {
+            match Self::from(value.as_str()) {
+                Self::Other(_) => Self::Other(value),
+                known => known,
+            }
+        }
+    }
+
+    impl ::std::str::FromStr for Verbosity {
+        type Err = ::std::convert::Infallible;
+        fn from_str(value: &str) -> ::std::result::Result<Self, Self::Err> {
+            Ok(Self::from(value))
+        }
+    }
+
+    impl ::serde::Serialize for Verbosity {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            serializer.serialize_str(self.as_str())
+        }
+    }
+
+    impl<'de> ::serde::Deserialize<'de> for Verbosity {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> ::std::result::Result<Self, D::Error> {
+            ::std::string::String::deserialize(deserializer).map(Self::from)
+        }
+    }
+
+    impl ::schemars::JsonSchema for Verbosity {
+        fn schema_name() -> ::std::borrow::Cow<'static, str> {
+            ::std::borrow::Cow::Borrowed("Verbosity")
+        }
+
+        fn json_schema(_: &mut ::schemars::SchemaGenerator) -> ::schemars::Schema {
+            ::schemars::json_schema!(
+                { "type" : "string", "examples" : ["low", "medium", "high"] }
+            )
+        }
+    }
+}
+
+/// Response-side unions that keep variants this version does not know.
+pub mod open_unions {
+    /**The message of a choice, tagged by `type`.
+
+Variants this version does not know arrive as [`ChoiceMessage::Other`], kept as sent.*/
+    #[derive(Debug, Clone, PartialEq, ::serde::Serialize, ::schemars::JsonSchema)]
+    #[serde(tag = "type")]
+    pub enum ChoiceMessage {
+        ///The model asks to call tools.
+        #[serde(rename = "tool_calls")]
+        ToolCalls(super::types::ToolCallsMessage),
+        ///The model answers with text.
+        #[serde(rename = "content")]
+        Content(super::types::ContentMessage),
+        ///The model answers with an image.
+        #[serde(rename = "image")]
+        Image(super::types::ImageMessage),
+        /// A variant this version does not know, kept as sent.
+        #[serde(untagged)]
+        Other(::serde_json::Value),
+    }
+
+    impl ChoiceMessage {
+        /// Whether this is a variant the spec lists.
+        pub fn is_known(&self) -> bool {
+            !matches!(self, Self::Other(_))
+        }
+    }
+
+    impl<'de> ::serde::Deserialize<'de> for ChoiceMessage {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> ::std::result::Result<Self, D::Error> {
+            let value = <::serde_json::Value as ::serde::Deserialize>::deserialize(
+                deserializer,
+            )?;
+            let known = match value.get("type").and_then(::serde_json::Value::as_str) {
+                ::std::option::Option::Some("tool_calls") => {
+                    <super::types::ToolCallsMessage as ::serde::Deserialize>::deserialize(
+                            &value,
+                        )
+                        .ok()
+                        .map(Self::ToolCalls)
+                }
+                ::std::option::Option::Some("content") => {
+                    <super::types::ContentMessage as ::serde::Deserialize>::deserialize(
+                            &value,
+                        )
+                        .ok()
+                        .map(Self::Content)
+                }
+                ::std::option::Option::Some("image") => {
+                    <super::types::ImageMessage as ::serde::Deserialize>::deserialize(
+                            &value,
+                        )
+                        .ok()
+                        .map(Self::Image)
+                }
+                _ => ::std::option::Option::None,
+            };
+            if let ::std::option::Option::Some(known) = known {
+                return ::std::result::Result::Ok(known);
+            }
+            ::std::result::Result::Ok(Self::Other(value))
+        }
+    }
+
+    /**Plain text, or a list of text, image and file parts.
+
+Variants this version does not know arrive as [`PromptContent::Other`], kept as sent.*/
+    #[derive(Debug, Clone, PartialEq, ::serde::Serialize, ::schemars::JsonSchema)]
+    #[serde(untagged)]
+    pub enum PromptContent {
+        ///Plain text.
+        Text(::std::string::String),
+        ///A list of parts.
+        Parts(::std::vec::Vec<PromptContentPart>),
+        /// A variant this version does not know, kept as sent.
+        Other(::serde_json::Value),
+    }
+
+    impl PromptContent {
+        /// Whether this is a variant the spec lists.
+        pub fn is_known(&self) -> bool {
+            !matches!(self, Self::Other(_))
+        }
+    }
+
+    impl<'de> ::serde::Deserialize<'de> for PromptContent {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> ::std::result::Result<Self, D::Error> {
+            let value = <::serde_json::Value as ::serde::Deserialize>::deserialize(
+                deserializer,
+            )?;
+            if let ::std::result::Result::Ok(known) = <::std::string::String as ::serde::Deserialize>::deserialize(
+                &value,
+            ) {
+                return ::std::result::Result::Ok(Self::Text(known));
+            }
+            if let ::std::result::Result::Ok(known) = <::std::vec::Vec<
+                PromptContentPart,
+            > as ::serde::Deserialize>::deserialize(&value) {
+                return ::std::result::Result::Ok(Self::Parts(known));
+            }
+            ::std::result::Result::Ok(Self::Other(value))
+        }
+    }
+
+    /**One part of a prompt message, tagged by `type`.
+
+Variants this version does not know arrive as [`PromptContentPart::Other`], kept as sent.*/
+    #[derive(Debug, Clone, PartialEq, ::serde::Serialize, ::schemars::JsonSchema)]
+    #[serde(tag = "type")]
+    pub enum PromptContentPart {
+        ///A text part.
+        #[serde(rename = "text")]
+        Text(super::types::PromptTextPart),
+        ///An image part (vision models).
+        #[serde(rename = "image_url")]
+        ImageUrl(super::types::PromptImagePart),
+        ///A file part, such as a PDF.
+        #[serde(rename = "file")]
+        File(super::types::PromptFilePart),
+        /// A variant this version does not know, kept as sent.
+        #[serde(untagged)]
+        Other(::serde_json::Value),
+    }
+
+    impl PromptContentPart {
+        /// Whether this is a variant the spec lists.
+        pub fn is_known(&self) -> bool {
+            !matches!(self, Self::Other(_))
+        }
+    }
+
+    impl<'de> ::serde::Deserialize<'de> for PromptContentPart {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> ::std::result::Result<Self, D::Error> {
+            let value = <::serde_json::Value as ::serde::Deserialize>::deserialize(
+                deserializer,
+            )?;
+            let known = match value.get("type").and_then(::serde_json::Value::as_str) {
+                ::std::option::Option::Some("text") => {
+                    <super::types::PromptTextPart as ::serde::Deserialize>::deserialize(
+                            &value,
+                        )
+                        .ok()
+                        .map(Self::Text)
+                }
+                ::std::option::Option::Some("image_url") => {
+                    <super::types::PromptImagePart as ::serde::Deserialize>::deserialize(
+                            &value,
+                        )
+                        .ok()
+                        .map(Self::ImageUrl)
+                }
+                ::std::option::Option::Some("file") => {
+                    <super::types::PromptFilePart as ::serde::Deserialize>::deserialize(
+                            &value,
+                        )
+                        .ok()
+                        .map(Self::File)
+                }
+                _ => ::std::option::Option::None,
+            };
+            if let ::std::option::Option::Some(known) = known {
+                return ::std::result::Result::Ok(known);
+            }
+            ::std::result::Result::Ok(Self::Other(value))
+        }
+    }
+
+    /**The format a model must answer in. Chat models take an object tagged by `type`; audio, image and transcription models take a format name.
+
+Variants this version does not know arrive as [`ResponseFormat::Other`], kept as sent.*/
+    #[derive(Debug, Clone, PartialEq, ::serde::Serialize, ::schemars::JsonSchema)]
+    #[serde(tag = "type")]
+    pub enum ResponseFormat {
+        ///Output must match a JSON Schema (structured outputs).
+        #[serde(rename = "json_schema")]
+        JsonSchema(super::types::JsonSchemaFormat),
+        ///Output must be some JSON object.
+        #[serde(rename = "json_object")]
+        JsonObject,
+        ///Output is free text.
+        #[serde(rename = "text")]
+        Text,
+        ///A format by name, for audio, image and transcription models.
+        #[serde(untagged)]
+        Named(super::open_enums::ResponseFormatName),
+        /// A variant this version does not know, kept as sent.
+        #[serde(untagged)]
+        Other(::serde_json::Value),
+    }
+
+    impl ResponseFormat {
+        /// Whether this is a variant the spec lists.
+        pub fn is_known(&self) -> bool {
+            !matches!(self, Self::Other(_))
+        }
+    }
+
+    impl<'de> ::serde::Deserialize<'de> for ResponseFormat {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> ::std::result::Result<Self, D::Error> {
+            let value = <::serde_json::Value as ::serde::Deserialize>::deserialize(
+                deserializer,
+            )?;
+            let known = match value.get("type").and_then(::serde_json::Value::as_str) {
+                ::std::option::Option::Some("json_schema") => {
+                    <super::types::JsonSchemaFormat as ::serde::Deserialize>::deserialize(
+                            &value,
+                        )
+                        .ok()
+                        .map(Self::JsonSchema)
+                }
+                ::std::option::Option::Some("json_object") => {
+                    ::std::option::Option::Some(Self::JsonObject)
+                }
+                ::std::option::Option::Some("text") => {
+                    ::std::option::Option::Some(Self::Text)
+                }
+                _ => ::std::option::Option::None,
+            };
+            if let ::std::option::Option::Some(known) = known {
+                return ::std::result::Result::Ok(known);
+            }
+            if let ::std::result::Result::Ok(known) = <super::open_enums::ResponseFormatName as ::serde::Deserialize>::deserialize(
+                &value,
+            ) {
+                return ::std::result::Result::Ok(Self::Named(known));
+            }
+            ::std::result::Result::Ok(Self::Other(value))
+        }
+    }
+}
+
+/// Decoding of integer fields that also accepts integral floats such as `3.0`.
+pub mod lenient {
+    use ::serde::de::{Deserialize, Deserializer, Error, Unexpected, Visitor};
+    /// An integer field's value.
+    pub fn int<'de, D, T>(deserializer: D) -> ::std::result::Result<T, D::Error>
+    where
+        D: Deserializer<'de>,
+        T: TryFrom<u64> + TryFrom<i64>,
+    {
+        Int::<T>::deserialize(deserializer).map(|int| int.0)
+    }
+
+    /// An optional integer field's value.
+    pub fn option_int<'de, D, T>(
+        deserializer: D,
+    ) -> ::std::result::Result<::std::option::Option<T>, D::Error>
+    where
+        D: Deserializer<'de>,
+        T: TryFrom<u64> + TryFrom<i64>,
+    {
+        ::std::option::Option::<Int<T>>::deserialize(deserializer)
+            .map(|int| int.map(|int| int.0))
+    }
+
+    struct Int<T>(T);
+    impl<'de, T: TryFrom<u64> + TryFrom<i64>> Deserialize<'de> for Int<T> {
+        fn deserialize<D: Deserializer<'de>>(
+            deserializer: D,
+        ) -> ::std::result::Result<Self, D::Error> {
+            deserializer.deserialize_any(IntVisitor(::std::marker::PhantomData)).map(Int)
+        }
+    }
+
+    struct IntVisitor<T>(::std::marker::PhantomData<T>);
+    impl<'de, T: TryFrom<u64> + TryFrom<i64>> Visitor<'de> for IntVisitor<T> {
+        type Value = T;
+        fn expecting(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
+            f.write_str("an integer in range (a number without a fractional part)")
+        }
+
+        fn visit_u64<E: Error>(self, v: u64) -> ::std::result::Result<T, E> {
+            T::try_from(v).map_err(|_| E::invalid_value(Unexpected::Unsigned(v), &self))
+        }
+
+        fn visit_i64<E: Error>(self, v: i64) -> ::std::result::Result<T, E> {
+            T::try_from(v).map_err(|_| E::invalid_value(Unexpected::Signed(v), &self))
+        }
+
+        fn visit_f64<E: Error>(self, v: f64) -> ::std::result::Result<T, E> {
+            if v.fract() == 0.0 && (0.0..18_446_744_073_709_551_616.0).contains(&v) {
+                self.visit_u64(v as u64)
+            } else if v.fract() == 0.0
+                && (-9_223_372_036_854_775_808.0..0.0).contains(&v)
+            {
+                self.visit_i64(v as i64)
+            } else {
+                Err(E::invalid_value(Unexpected::Float(v), &self))
+            }
         }
     }
 }

@@ -5,17 +5,23 @@
 //! written by hand. Most programs want the `orq` crate instead, which adds
 //! configuration, retries, streaming and errors on top.
 //!
-//! Response enums are open: a value the service adds later decodes into the
-//! `Other(String)` variant instead of failing.
+//! Response enums and unions are open: a value or variant the service adds later
+//! decodes into the `Other` variant (`Other(String)` for enums, `Other(serde_json::Value)`
+//! for unions, re-serialised unchanged) instead of failing.
 //!
 //! ```
-//! use orq_api::types::Provider;
+//! use orq_api::types::{PromptContentPart, Provider};
 //!
 //! let known: Provider = serde_json::from_str("\"openai\"").unwrap();
 //! assert_eq!(known, Provider::Openai);
-//! let new: Provider = serde_json::from_str("\"deepseek\"").unwrap();
-//! assert_eq!(new, Provider::Other("deepseek".into()));
-//! assert_eq!(new.as_str(), "deepseek");
+//! let new: Provider = serde_json::from_str("\"acme-ai\"").unwrap();
+//! assert_eq!(new, Provider::Other("acme-ai".into()));
+//! assert_eq!(new.as_str(), "acme-ai");
+//!
+//! let part = r#"{"type":"video_url","video_url":{"url":"https://example.com/a.mp4"}}"#;
+//! let decoded: PromptContentPart = serde_json::from_str(part).unwrap();
+//! assert!(matches!(decoded, PromptContentPart::Other(_)));
+//! assert_eq!(serde_json::to_string(&decoded).unwrap(), part);
 //! ```
 
 #![warn(missing_docs)]
@@ -36,6 +42,7 @@ pub use generated::{ByteStream, Client, ClientInfo, Error, ResponseValue};
 /// Request and response types of the API.
 pub mod types {
     pub use crate::generated::open_enums::*;
+    pub use crate::generated::open_unions::*;
     pub use crate::generated::types::*;
 
     pub use crate::ext::UnsupportedInput;

@@ -12,13 +12,14 @@ use std::num::NonZeroU32;
 
 use orq_api::types::{
     AssistantAudio, AssistantContent, AssistantContentPart, AssistantFunctionCall, AssistantToolCall,
-    AudioFormat, Choice, ChoiceMessage, ConfigFunction, ConfigTool, DeploymentConfig, DeploymentList,
-    DeploymentRequest, DeploymentTool, Document, DocumentMetadata, EncodingFormat, ErrorBody, FunctionCall,
-    FunctionDefinition, FunctionParameters, GenerationObject, ImageDetail, ImageQuality, ImageUrl,
-    InputAudio, InputValue, InvokeOptions, InvokeResponse, JsonSchemaSpec, ListObject, Message,
-    ModelParameters, ModelType, OutputFormat, ParametersType, PhotoRealVersion, PromptConfig, PromptContent,
-    PromptContentPart, PromptImage, PromptMessage, Provider, ReasoningEffort, ResponseFormat, Retrieval,
-    RetrievalMetadata, Role, StreamChoice, StreamChunk, StreamEvent, StreamMessage, ToolCall, ToolContent,
+    AudioFormat, Choice, ChoiceMessage, ConfigFunction, ConfigTool, ContentMessage, DeploymentConfig,
+    DeploymentList, DeploymentRequest, DeploymentTool, Document, DocumentMetadata, EncodingFormat, ErrorBody,
+    FunctionCall, FunctionDefinition, FunctionParameters, GenerationObject, ImageDetail, ImageMessage,
+    ImageQuality, ImageUrl, InputAudio, InputValue, InvokeOptions, InvokeResponse, JsonSchemaFormat,
+    JsonSchemaSpec, ListObject, Message, ModelParameters, ModelType, OutputFormat, ParametersType,
+    PhotoRealVersion, PromptConfig, PromptContent, PromptContentPart, PromptImage, PromptImagePart,
+    PromptMessage, PromptTextPart, Provider, ReasoningEffort, ResponseFormat, Retrieval, RetrievalMetadata,
+    Role, StreamChoice, StreamChunk, StreamEvent, StreamMessage, ToolCall, ToolCallsMessage, ToolContent,
     ToolKind, ToolType, UserContent, UserContentPart,
 };
 use orq_api::{Client, RequestOptions};
@@ -414,7 +415,7 @@ fn stream_chunk_json() -> Value {
 fn deployment_list_page_decodes_with_full_prompt_config() {
     let page: DeploymentList = decode(&deployment_list_json());
 
-    assert_eq!(page.object, ListObject::List);
+    assert_eq!(page.object, Some(ListObject::List));
     assert!(page.has_more);
     assert_eq!(page.data.len(), 2);
     assert_eq!(page.next_cursor(), Some("5d2c9e17-8a44-4b0f-b3e6-71f0a2c4d8b5"));
@@ -430,39 +431,41 @@ fn deployment_list_page_decodes_with_full_prompt_config() {
         tools: vec![
             DeploymentTool {
                 id: Some(1.0),
-                type_: ToolType::Function,
+                type_: Some(ToolType::Function),
                 function: FunctionDefinition {
                     name: "lookup_order".into(),
                     description: Some("Find an order by its number".into()),
                     strict: Some(true),
-                    parameters: FunctionParameters {
-                        type_: ParametersType::Object,
+                    parameters: Some(FunctionParameters {
+                        type_: Some(ParametersType::Object),
                         properties: obj(order_parameters_schema()),
                         required: vec!["order_number".into()],
                         additional_properties: Some(false),
                         extra: Map::new(),
-                    },
+                    }),
                 },
+                display_name: None,
             },
             DeploymentTool {
                 id: None,
-                type_: ToolType::Function,
+                type_: Some(ToolType::Function),
                 function: FunctionDefinition {
                     name: "escalate".into(),
                     description: None,
                     strict: None,
-                    parameters: FunctionParameters {
-                        type_: ParametersType::Object,
+                    parameters: Some(FunctionParameters {
+                        type_: Some(ParametersType::Object),
                         properties: Map::new(),
                         required: vec![],
                         additional_properties: None,
                         extra: Map::new(),
-                    },
+                    }),
                 },
+                display_name: None,
             },
         ],
         model: "gpt-4o".into(),
-        model_type: ModelType::Chat,
+        model_type: Some(ModelType::Chat),
         model_parameters: ModelParameters {
             temperature: Some(0.2),
             max_tokens: Some(1024.0),
@@ -470,46 +473,53 @@ fn deployment_list_page_decodes_with_full_prompt_config() {
             frequency_penalty: Some(0.0),
             presence_penalty: Some(0.5),
             seed: Some(42.0),
-            response_format: Some(ResponseFormat::JsonSchema(JsonSchemaSpec {
-                name: "triage".into(),
-                strict: true,
-                schema: obj(triage_schema()),
+            response_format: Some(ResponseFormat::JsonSchema(JsonSchemaFormat {
+                display_name: None,
+                json_schema: JsonSchemaSpec {
+                    name: "triage".into(),
+                    description: None,
+                    strict: Some(true),
+                    schema: obj(triage_schema()),
+                },
             })),
             ..ModelParameters::default()
         },
-        provider: Provider::Openai,
+        provider: Some(Provider::Openai),
         messages: vec![
             PromptMessage {
-                role: Role::System,
-                content: PromptContent::String("You sort support tickets for {{company}}.".into()),
+                role: Some(Role::System),
+                content: Some(PromptContent::Text("You sort support tickets for {{company}}.".into())),
                 tool_calls: vec![],
+                tool_call_id: None,
             },
             PromptMessage {
-                role: Role::User,
-                content: PromptContent::Array(vec![
-                    PromptContentPart::Text { text: "Ticket: {{ticket}}".into() },
-                    PromptContentPart::ImageUrl {
+                role: Some(Role::User),
+                content: Some(PromptContent::Parts(vec![
+                    PromptContentPart::Text(PromptTextPart { text: "Ticket: {{ticket}}".into() }),
+                    PromptContentPart::ImageUrl(PromptImagePart {
                         image_url: PromptImage {
                             id: Some("01JQ8Z6M2Y3TQ4J7R8V9W0X1Y2".into()),
                             url: "https://cdn.example.com/tickets/4821.png".into(),
                             detail: Some("high".into()),
                         },
-                    },
-                ]),
+                    }),
+                ])),
                 tool_calls: vec![],
+                tool_call_id: None,
             },
             PromptMessage {
-                role: Role::Assistant,
-                content: PromptContent::String(String::new()),
+                role: Some(Role::Assistant),
+                content: Some(PromptContent::Text(String::new())),
                 tool_calls: vec![ToolCall {
                     id: Some("call_7QhR2xK".into()),
                     index: Some(0),
-                    type_: ToolType::Function,
+                    type_: Some(ToolType::Function),
                     function: FunctionCall {
                         name: "lookup_order".into(),
                         arguments: "{\"order_number\":\"A-1001\"}".into(),
                     },
                 }],
+                tool_call_id: None,
             },
         ],
     };
@@ -522,7 +532,7 @@ fn deployment_list_page_decodes_with_full_prompt_config() {
     let config = &second.prompt_config;
     assert!(config.tools.is_empty());
     assert_eq!(config.model, "claude-3-5-sonnet-20241022");
-    assert_eq!(config.provider, Provider::Anthropic);
+    assert_eq!(config.provider, Some(Provider::Anthropic));
     assert_eq!(
         config.model_parameters,
         ModelParameters {
@@ -536,8 +546,8 @@ fn deployment_list_page_decodes_with_full_prompt_config() {
         }
     );
     assert_eq!(config.messages.len(), 2);
-    assert_eq!(config.messages[1].role, Role::User);
-    assert_eq!(config.messages[1].content, PromptContent::String("{{notes}}".into()));
+    assert_eq!(config.messages[1].role, Some(Role::User));
+    assert_eq!(config.messages[1].content, Some(PromptContent::Text("{{notes}}".into())));
 }
 
 #[test]
@@ -554,11 +564,14 @@ fn last_deployment_page_has_no_next_cursor() {
 }
 
 #[test]
-fn deployment_list_requires_its_required_fields() {
+fn deployment_list_missing_a_required_field_still_decodes() {
+    // Both upstream revisions require `prompt_config`; a page without it is not lost.
     let mut json = deployment_list_json();
     json["data"][0].as_object_mut().unwrap().remove("prompt_config");
-    let err = decode_err::<DeploymentList>(&json);
-    assert!(err.contains("missing field `prompt_config`"), "{err}");
+    let page: DeploymentList = decode(&json);
+    assert_eq!(page.data[0].prompt_config, PromptConfig::default());
+    assert_eq!(page.data[0].key, "support-triage");
+    assert_eq!(page.data[1], decode::<DeploymentList>(&deployment_list_json()).data[1]);
 }
 
 #[test]
@@ -613,10 +626,14 @@ fn response_format_variants_round_trip() {
     let decoded: ResponseFormat = assert_round_trip(&schema);
     assert_eq!(
         decoded,
-        ResponseFormat::JsonSchema(JsonSchemaSpec {
-            name: "triage".into(),
-            strict: false,
-            schema: obj(triage_schema())
+        ResponseFormat::JsonSchema(JsonSchemaFormat {
+            display_name: None,
+            json_schema: JsonSchemaSpec {
+                name: "triage".into(),
+                description: None,
+                strict: Some(false),
+                schema: obj(triage_schema())
+            }
         })
     );
 
@@ -640,23 +657,25 @@ fn deployment_config_decodes() {
         version: "v3".into(),
         messages: vec![
             PromptMessage {
-                role: Role::System,
-                content: PromptContent::String("You sort support tickets for Acme.".into()),
+                role: Some(Role::System),
+                content: Some(PromptContent::Text("You sort support tickets for Acme.".into())),
                 tool_calls: vec![],
+                tool_call_id: None,
             },
             PromptMessage {
-                role: Role::User,
-                content: PromptContent::Array(vec![
-                    PromptContentPart::Text { text: "Ticket: my parcel is late".into() },
-                    PromptContentPart::ImageUrl {
+                role: Some(Role::User),
+                content: Some(PromptContent::Parts(vec![
+                    PromptContentPart::Text(PromptTextPart { text: "Ticket: my parcel is late".into() }),
+                    PromptContentPart::ImageUrl(PromptImagePart {
                         image_url: PromptImage {
                             id: None,
                             url: "data:image/png;base64,iVBORw0KGgo=".into(),
                             detail: Some("low".into()),
                         },
-                    },
-                ]),
+                    }),
+                ])),
                 tool_calls: vec![],
+                tool_call_id: None,
             },
         ],
         parameters: ModelParameters {
@@ -667,7 +686,7 @@ fn deployment_config_decodes() {
         },
         tools: vec![
             ConfigTool {
-                type_: ToolType::Function,
+                type_: Some(ToolType::Function),
                 function: ConfigFunction {
                     name: "lookup_order".into(),
                     description: Some("Find an order by its number".into()),
@@ -679,7 +698,7 @@ fn deployment_config_decodes() {
                 },
             },
             ConfigTool {
-                type_: ToolType::Function,
+                type_: Some(ToolType::Function),
                 function: ConfigFunction {
                     name: "escalate".into(),
                     description: None,
@@ -705,9 +724,9 @@ fn invoke_response_with_content_message_decodes() {
 
     assert_eq!(response.id, "01JR3W8D4F6H8J0K2M4N6P8R0T");
     assert_eq!(response.created, "2025-04-10T12:00:01.123Z");
-    assert_eq!(response.object, GenerationObject::Chat);
+    assert_eq!(response.object, Some(GenerationObject::Chat));
     assert_eq!(response.model, "gpt-4o");
-    assert_eq!(response.provider, Provider::Openai);
+    assert_eq!(response.provider, Some(Provider::Openai));
     assert!(response.is_final);
     assert_eq!(response.integration_id.as_deref(), Some("01HZX4T6V8W0Y2A4C6E8G0J2L4"));
     assert_eq!(response.finalized.as_deref(), Some("2025-04-10T12:00:02.456Z"));
@@ -718,10 +737,13 @@ fn invoke_response_with_content_message_decodes() {
         response.choices,
         vec![Choice {
             index: 0,
-            message: ChoiceMessage::Content {
+            message: Some(ChoiceMessage::Content(ContentMessage {
                 role: Role::Assistant,
                 content: Some("Your parcel ships tomorrow.".into()),
-            },
+                reasoning: None,
+                reasoning_signature: None,
+                redacted_reasoning: None,
+            })),
             finish_reason: Some("stop".into()),
         }]
     );
@@ -732,7 +754,7 @@ fn invoke_response_with_content_message_decodes() {
 fn invoke_response_with_tool_calls_message_decodes() {
     let response: InvokeResponse = decode(&invoke_tool_calls_json());
 
-    assert_eq!(response.provider, Provider::Azure);
+    assert_eq!(response.provider, Some(Provider::Azure));
     assert_eq!(response.integration_id, None);
     assert_eq!(response.finalized, None);
     assert_eq!(response.system_fingerprint, None);
@@ -742,14 +764,17 @@ fn invoke_response_with_tool_calls_message_decodes() {
     assert_eq!(choice.finish_reason.as_deref(), Some("tool_calls"));
     assert_eq!(
         choice.message,
-        ChoiceMessage::ToolCalls {
+        Some(ChoiceMessage::ToolCalls(ToolCallsMessage {
             role: Role::Assistant,
             content: None,
+            reasoning: None,
+            reasoning_signature: None,
+            redacted_reasoning: None,
             tool_calls: vec![
                 ToolCall {
                     id: Some("call_7QhR2xK".into()),
                     index: Some(0),
-                    type_: ToolType::Function,
+                    type_: Some(ToolType::Function),
                     function: FunctionCall {
                         name: "lookup_order".into(),
                         arguments: "{\"order_number\":\"A-1001\"}".into(),
@@ -758,11 +783,11 @@ fn invoke_response_with_tool_calls_message_decodes() {
                 ToolCall {
                     id: Some("call_9TzP4aM".into()),
                     index: Some(1),
-                    type_: ToolType::Function,
+                    type_: Some(ToolType::Function),
                     function: FunctionCall { name: "escalate".into(), arguments: "{}".into() },
                 },
             ],
-        }
+        }))
     );
     assert_eq!(response.text(), None);
 
@@ -783,7 +808,7 @@ fn invoke_response_with_retrievals_and_nulls_decodes() {
     let json = invoke_retrievals_json();
     let response: InvokeResponse = decode(&json);
 
-    assert_eq!(response.provider, Provider::Cohere);
+    assert_eq!(response.provider, Some(Provider::Cohere));
     assert_eq!(response.system_fingerprint, None);
     assert_eq!(
         response.retrievals,
@@ -795,7 +820,7 @@ fn invoke_response_with_retrievals_and_nulls_decodes() {
                     page_number: Some(4.0),
                     file_type: "pdf".into(),
                     rerank_score: Some(0.91),
-                    search_score: 0.83,
+                    search_score: Some(0.83),
                 },
             },
             Retrieval {
@@ -805,7 +830,7 @@ fn invoke_response_with_retrievals_and_nulls_decodes() {
                     page_number: None,
                     file_type: "md".into(),
                     rerank_score: None,
-                    search_score: 0.64,
+                    search_score: Some(0.64),
                 },
             },
         ]
@@ -814,11 +839,11 @@ fn invoke_response_with_retrievals_and_nulls_decodes() {
     assert_eq!(response.provider_response.as_ref(), Some(&json["provider_response"]));
     assert_eq!(response.text(), Some("Parcels ship within two business days."));
 
-    // `page_number` is required (nullable) upstream: leaving it out is an error.
+    // `page_number` is required (nullable) upstream: leaving it out still decodes.
     let mut missing = json.clone();
     missing["retrievals"][1]["metadata"].as_object_mut().unwrap().remove("page_number");
-    let err = decode_err::<InvokeResponse>(&missing);
-    assert!(err.contains("missing field `page_number`"), "{err}");
+    let decoded: InvokeResponse = decode(&missing);
+    assert_eq!(decoded.retrievals[1].metadata.page_number, None);
 }
 
 #[test]
@@ -853,23 +878,36 @@ fn invoke_response_with_image_and_null_content_messages_decodes() {
             {"index": 1, "message": {"type": "content", "role": "assistant", "content": null}}
         ]
     }));
-    assert_eq!(response.object, GenerationObject::Image);
-    assert_eq!(response.provider, Provider::Leonardoai);
+    assert_eq!(response.object, Some(GenerationObject::Image));
+    assert_eq!(response.provider, Some(Provider::Leonardoai));
     assert_eq!(
         response.choices[0].message,
-        ChoiceMessage::Image { role: Role::Assistant, url: "https://cdn.example.com/gen/1.png".into() }
+        Some(ChoiceMessage::Image(ImageMessage {
+            role: Role::Assistant,
+            url: "https://cdn.example.com/gen/1.png".into()
+        }))
     );
     assert_eq!(response.choices[0].finish_reason, None);
     assert_eq!(response.choices[1].index, 1);
-    assert_eq!(response.choices[1].message, ChoiceMessage::Content { role: Role::Assistant, content: None });
+    assert_eq!(
+        response.choices[1].message,
+        Some(ChoiceMessage::Content(ContentMessage {
+            role: Role::Assistant,
+            content: None,
+            reasoning: None,
+            reasoning_signature: None,
+            redacted_reasoning: None,
+        }))
+    );
     assert_eq!(response.text(), None);
 }
 
 #[test]
-fn choice_content_message_requires_content_key() {
-    // Upstream: `content` is required (but nullable) on a content message.
-    let err = decode_err::<Choice>(&json!({"index": 0, "message": {"type": "content", "role": "assistant"}}));
-    assert!(err.contains("missing field `content`"), "{err}");
+fn choice_content_message_without_content_key_decodes() {
+    // 2025-04 requires `content` (nullable) on a content message; a body without it still decodes.
+    let choice: Choice = decode(&json!({"index": 0, "message": {"type": "content", "role": "assistant"}}));
+    assert_eq!(choice.message.as_ref().and_then(ChoiceMessage::text), None);
+    assert!(matches!(choice.message, Some(ChoiceMessage::Content(_))), "{choice:?}");
 }
 
 #[test]
@@ -890,10 +928,14 @@ fn stream_chunk_decodes() {
         vec![StreamChoice {
             index: 0,
             message: Some(StreamMessage {
-                role: Role::Assistant,
+                role: Some(Role::Assistant),
                 content: Some("Your parcel".into()),
                 tool_calls: vec![],
                 url: None,
+                type_: None,
+                reasoning: None,
+                reasoning_signature: None,
+                redacted_reasoning: None,
             }),
             finish_reason: None,
         }]
@@ -996,7 +1038,7 @@ fn error_body_decodes() {
 
 #[test]
 fn open_enums_decode_unknown_values_into_other() {
-    assert_eq!(decode::<Provider>(&json!("deepseek")), Provider::Other("deepseek".into()));
+    assert_eq!(decode::<Provider>(&json!("acme-ai")), Provider::Other("acme-ai".into()));
     assert_eq!(decode::<Provider>(&json!("google-ai")), Provider::GoogleAi);
     assert_eq!(decode::<Role>(&json!("reviewer")), Role::Other("reviewer".into()));
     assert_eq!(decode::<Role>(&json!("expected_output")), Role::ExpectedOutput);
@@ -1006,7 +1048,7 @@ fn open_enums_decode_unknown_values_into_other() {
     assert_eq!(decode::<ImageQuality>(&json!("ultra")), ImageQuality::Other("ultra".into()));
     assert_eq!(decode::<EncodingFormat>(&json!("binary")), EncodingFormat::Other("binary".into()));
     assert_eq!(decode::<PhotoRealVersion>(&json!("v3")), PhotoRealVersion::Other("v3".into()));
-    assert_eq!(decode::<ReasoningEffort>(&json!("minimal")), ReasoningEffort::Other("minimal".into()));
+    assert_eq!(decode::<ReasoningEffort>(&json!("extreme")), ReasoningEffort::Other("extreme".into()));
     assert_eq!(decode::<ListObject>(&json!("page")), ListObject::Other("page".into()));
     assert_eq!(decode::<ToolType>(&json!("web_search")), ToolType::Other("web_search".into()));
     assert_eq!(decode::<ParametersType>(&json!("array")), ParametersType::Other("array".into()));
@@ -1015,7 +1057,7 @@ fn open_enums_decode_unknown_values_into_other() {
     assert_eq!(decode::<Provider>(&json!("OpenAI")), Provider::Other("OpenAI".into()));
 
     // Other(..) serializes back to the very string it came from.
-    assert_eq!(encode(&Provider::Other("deepseek".into())), json!("deepseek"));
+    assert_eq!(encode(&Provider::Other("acme-ai".into())), json!("acme-ai"));
     assert_eq!(encode(&Role::Other("reviewer".into())), json!("reviewer"));
     assert_eq!(encode(&Provider::GoogleAi), json!("google-ai"));
 
@@ -1027,18 +1069,19 @@ fn open_enums_decode_unknown_values_into_other() {
 #[test]
 fn unknown_enum_values_at_top_level_round_trip() {
     let mut json = invoke_content_json();
-    json["provider"] = json!("deepseek");
+    json["provider"] = json!("acme-ai");
     json["object"] = json!("audio");
     let response: InvokeResponse = assert_round_trip(&json);
-    assert_eq!(response.provider, Provider::Other("deepseek".into()));
-    assert!(!response.provider.is_known());
-    assert_eq!(response.provider.as_str(), "deepseek");
-    assert_eq!(response.object, GenerationObject::Other("audio".into()));
+    let provider = response.provider.as_ref().unwrap();
+    assert_eq!(*provider, Provider::Other("acme-ai".into()));
+    assert!(!provider.is_known());
+    assert_eq!(provider.as_str(), "acme-ai");
+    assert_eq!(response.object, Some(GenerationObject::Other("audio".into())));
     assert_eq!(response.text(), Some("Your parcel ships tomorrow."));
 
-    let page: DeploymentList =
-        assert_round_trip(&json!({"object": "cursor_page", "data": [], "has_more": false}));
-    assert_eq!(page.object, ListObject::Other("cursor_page".into()));
+    let page: DeploymentList = decode(&json!({"object": "cursor_page", "data": [], "has_more": false}));
+    assert_eq!(encode(&page)["object"], json!("cursor_page"));
+    assert_eq!(page.object, Some(ListObject::Other("cursor_page".into())));
 
     let mut config = deployment_config_json_with_float_counts();
     config["type"] = json!("video");
@@ -1049,10 +1092,10 @@ fn unknown_enum_values_at_top_level_round_trip() {
     // Nulls are omitted on the way back; drop them so the round trip is exact.
     chunk.as_object_mut().unwrap().remove("provider_response");
     chunk["choices"][0].as_object_mut().unwrap().remove("finish_reason");
-    chunk["provider"] = json!("deepseek");
+    chunk["provider"] = json!("acme-ai");
     chunk["object"] = json!("audio");
     let chunk: StreamChunk = assert_round_trip(&chunk);
-    assert_eq!(chunk.provider, Some(Provider::Other("deepseek".into())));
+    assert_eq!(chunk.provider, Some(Provider::Other("acme-ai".into())));
     assert_eq!(chunk.object, Some(GenerationObject::Other("audio".into())));
 }
 
@@ -1069,9 +1112,9 @@ fn unknown_enum_values_inside_prompt_config_round_trip() {
             "prompt_config": {
                 "tools": [{
                     "type": "web_search",
-                    "function": {"name": "search", "parameters": {"type": "array", "properties": {}}}
+                    "function": {"name": "search", "parameters": {"type": "array", "properties": {"q": {"type": "string"}}}}
                 }],
-                "model": "deepseek-chat",
+                "model": "acme-chat",
                 "model_type": "video",
                 "model_parameters": {
                     "temperature": 0.5,
@@ -1079,9 +1122,9 @@ fn unknown_enum_values_inside_prompt_config_round_trip() {
                     "quality": "ultra",
                     "encoding_format": "binary",
                     "photoRealVersion": "v3",
-                    "reasoningEffort": "minimal"
+                    "reasoningEffort": "extreme"
                 },
-                "provider": "deepseek",
+                "provider": "acme-ai",
                 "messages": [{"role": "system", "content": "Be concise."}]
             },
             "version": "v1"
@@ -1090,17 +1133,18 @@ fn unknown_enum_values_inside_prompt_config_round_trip() {
     });
     let page: DeploymentList = assert_round_trip(&json);
     let config = &page.data[0].prompt_config;
-    assert_eq!(config.provider, Provider::Other("deepseek".into()));
-    assert_eq!(config.model_type, ModelType::Other("video".into()));
-    assert_eq!(config.tools[0].type_, ToolType::Other("web_search".into()));
-    assert_eq!(config.tools[0].function.parameters.type_, ParametersType::Other("array".into()));
+    assert_eq!(config.provider, Some(Provider::Other("acme-ai".into())));
+    assert_eq!(config.model_type, Some(ModelType::Other("video".into())));
+    assert_eq!(config.tools[0].type_, Some(ToolType::Other("web_search".into())));
+    let parameters = config.tools[0].function.parameters.as_ref().unwrap();
+    assert_eq!(parameters.type_, Some(ParametersType::Other("array".into())));
     let parameters = &config.model_parameters;
     assert_eq!(parameters.format, Some(OutputFormat::Other("webp".into())));
     assert_eq!(parameters.quality, Some(ImageQuality::Other("ultra".into())));
     assert_eq!(parameters.encoding_format, Some(EncodingFormat::Other("binary".into())));
     assert_eq!(parameters.photo_real_version, Some(PhotoRealVersion::Other("v3".into())));
-    assert_eq!(parameters.reasoning_effort, Some(ReasoningEffort::Other("minimal".into())));
-    assert_eq!(config.messages[0].role, Role::System);
+    assert_eq!(parameters.reasoning_effort, Some(ReasoningEffort::Other("extreme".into())));
+    assert_eq!(config.messages[0].role, Some(Role::System));
 }
 
 #[test]
@@ -1110,16 +1154,16 @@ fn unknown_enum_values_inside_messages_round_trip() {
         "content": [{"type": "text", "text": "Looks right."}],
         "tool_calls": [{"id": "call_1", "index": 0, "type": "custom", "function": {"name": "n", "arguments": "{}"}}]
     }));
-    assert_eq!(message.role, Role::Other("reviewer".into()));
-    assert_eq!(message.tool_calls[0].type_, ToolType::Other("custom".into()));
+    assert_eq!(message.role, Some(Role::Other("reviewer".into())));
+    assert_eq!(message.tool_calls[0].type_, Some(ToolType::Other("custom".into())));
 
     let mut config = deployment_config_json_with_float_counts();
     config["messages"][1]["role"] = json!("reviewer");
     config["tools"][1]["type"] = json!("custom");
     let config: DeploymentConfig = assert_round_trip(&config);
-    assert_eq!(config.messages[0].role, Role::System);
-    assert_eq!(config.messages[1].role, Role::Other("reviewer".into()));
-    assert_eq!(config.tools[1].type_, ToolType::Other("custom".into()));
+    assert_eq!(config.messages[0].role, Some(Role::System));
+    assert_eq!(config.messages[1].role, Some(Role::Other("reviewer".into())));
+    assert_eq!(config.tools[1].type_, Some(ToolType::Other("custom".into())));
 }
 
 #[test]
@@ -1130,12 +1174,12 @@ fn unknown_enum_values_inside_choices_round_trip() {
     // A null `content` is omitted on the way back; drop it so the round trip is exact.
     json["choices"][0]["message"].as_object_mut().unwrap().remove("content");
     let response: InvokeResponse = assert_round_trip(&json);
-    let ChoiceMessage::ToolCalls { role, tool_calls, .. } = &response.choices[0].message else {
+    let Some(ChoiceMessage::ToolCalls(message)) = &response.choices[0].message else {
         panic!("expected a tool_calls message: {:?}", response.choices[0].message);
     };
-    assert_eq!(*role, Role::Other("reviewer".into()));
-    assert_eq!(tool_calls[0].type_, ToolType::Function);
-    assert_eq!(tool_calls[1].type_, ToolType::Other("custom".into()));
+    assert_eq!(message.role, Role::Other("reviewer".into()));
+    assert_eq!(message.tool_calls[0].type_, Some(ToolType::Function));
+    assert_eq!(message.tool_calls[1].type_, Some(ToolType::Other("custom".into())));
 
     let mut json = invoke_content_json();
     json["choices"][0]["message"]["role"] = json!("expected_output");
@@ -1146,23 +1190,26 @@ fn unknown_enum_values_inside_choices_round_trip() {
     let response: InvokeResponse = assert_round_trip(&json);
     assert_eq!(
         response.choices[0].message,
-        ChoiceMessage::Content {
+        Some(ChoiceMessage::Content(ContentMessage {
             role: Role::ExpectedOutput,
-            content: Some("Your parcel ships tomorrow.".into())
-        }
+            content: Some("Your parcel ships tomorrow.".into()),
+            reasoning: None,
+            reasoning_signature: None,
+            redacted_reasoning: None,
+        }))
     );
     assert_eq!(
         response.choices[1].message,
-        ChoiceMessage::Image {
+        Some(ChoiceMessage::Image(ImageMessage {
             role: Role::Other("reviewer".into()),
             url: "https://cdn.example.com/gen/2.png".into()
-        }
+        }))
     );
 
     let chunk: StreamChunk = assert_round_trip(&json!({
         "choices": [{"index": 0, "message": {"role": "reviewer", "content": "ok"}}]
     }));
-    assert_eq!(chunk.choices[0].message.as_ref().unwrap().role, Role::Other("reviewer".into()));
+    assert_eq!(chunk.choices[0].message.as_ref().unwrap().role, Some(Role::Other("reviewer".into())));
 }
 
 // ------------------------------------------------- 3. unknown fields ignored
@@ -1245,40 +1292,44 @@ fn unknown_fields_in_stream_chunks_are_ignored_and_in_errors_kept() {
 // ------------------------------------------------ 4. discriminator tags exact
 
 #[test]
-fn unknown_choice_message_type_fails_with_a_clear_error() {
+fn unknown_choice_message_type_is_kept_as_other() {
     let mut json = invoke_content_json();
-    json["choices"][0]["message"] = json!({"type": "audio", "role": "assistant", "audio": {"id": "au_1"}});
-    let err = decode_err::<InvokeResponse>(&json);
-    assert!(err.contains("unknown variant `audio`"), "{err}");
-    assert!(err.contains("expected one of `tool_calls`, `content`, `image`"), "{err}");
+    let audio = json!({"type": "audio", "role": "assistant", "audio": {"id": "au_1"}});
+    json["choices"][0]["message"] = audio.clone();
+    let response: InvokeResponse = assert_round_trip(&json);
+    assert_eq!(response.choices[0].message, Some(ChoiceMessage::Other(audio)));
+    assert!(!response.choices[0].message.as_ref().unwrap().is_known());
+    assert_eq!(response.text(), None);
 
-    // Tags are exact: a known tag in another case is not accepted.
-    json["choices"][0]["message"] = json!({"type": "Content", "role": "assistant", "content": "hi"});
-    let err = decode_err::<InvokeResponse>(&json);
-    assert!(err.contains("unknown variant `Content`"), "{err}");
+    // Tags are exact: a known tag in another case is a variant we do not know.
+    let shouting = json!({"type": "Content", "role": "assistant", "content": "hi"});
+    json["choices"][0]["message"] = shouting.clone();
+    let response: InvokeResponse = assert_round_trip(&json);
+    assert_eq!(response.choices[0].message, Some(ChoiceMessage::Other(shouting)));
 
-    json["choices"][0]["message"] = json!({"role": "assistant", "content": "hi"});
-    let err = decode_err::<InvokeResponse>(&json);
-    assert!(err.contains("missing field `type`"), "{err}");
+    // No tag at all, and a known tag whose fields do not fit, are kept the same way.
+    for odd in [
+        json!({"role": "assistant", "content": "hi"}),
+        json!({"type": "image", "role": "assistant"}),
+        json!("just text"),
+    ] {
+        json["choices"][0]["message"] = odd.clone();
+        let response: InvokeResponse = assert_round_trip(&json);
+        assert_eq!(response.choices[0].message, Some(ChoiceMessage::Other(odd)));
+    }
 }
 
 #[test]
-fn unknown_tags_of_other_tagged_unions_fail_with_the_variant_named() {
+fn unknown_tags_of_request_side_unions_fail_with_the_variant_named() {
     let err = decode_err::<Message>(&json!({"role": "reviewer", "content": "hi"}));
     assert!(err.contains("unknown variant `reviewer`"), "{err}");
     assert!(err.contains("`developer`, `system`, `user`, `assistant`, `tool`"), "{err}");
 
-    let err = decode_err::<UserContentPart>(&json!({"type": "file", "file": {"file_id": "f_1"}}));
-    assert!(err.contains("unknown variant `file`"), "{err}");
+    let err = decode_err::<UserContentPart>(&json!({"type": "video_url", "video_url": {"url": "x"}}));
+    assert!(err.contains("unknown variant `video_url`"), "{err}");
 
     let err = decode_err::<AssistantContentPart>(&json!({"type": "audio", "audio": "x"}));
     assert!(err.contains("unknown variant `audio`"), "{err}");
-
-    let err = decode_err::<PromptContentPart>(&json!({"type": "input_audio", "input_audio": {}}));
-    assert!(err.contains("unknown variant `input_audio`"), "{err}");
-
-    let err = decode_err::<ResponseFormat>(&json!({"type": "xml"}));
-    assert!(err.contains("unknown variant `xml`"), "{err}");
 
     // Closed request-side enums stay closed too.
     let err = decode_err::<ImageDetail>(&json!("medium"));
@@ -1288,14 +1339,35 @@ fn unknown_tags_of_other_tagged_unions_fail_with_the_variant_named() {
 }
 
 #[test]
-fn unknown_prompt_content_part_type_fails_to_decode() {
-    // Inside a message the part list is one arm of an untagged union, so the
-    // failure is reported against the union as a whole.
-    let err = decode_err::<PromptMessage>(&json!({
+fn unknown_tags_of_response_unions_are_kept_as_other() {
+    let part = json!({"type": "input_audio", "input_audio": {}});
+    let decoded: PromptContentPart = assert_round_trip(&part);
+    assert_eq!(decoded, PromptContentPart::Other(part));
+
+    let format = json!({"type": "xml", "root": "answer"});
+    let decoded: ResponseFormat = assert_round_trip(&format);
+    assert_eq!(decoded, ResponseFormat::Other(format));
+
+    // PromptContent is told apart by JSON type; a type it does not know is kept.
+    let content = json!({"markdown": "*hi*"});
+    let decoded: PromptContent = assert_round_trip(&content);
+    assert_eq!(decoded, PromptContent::Other(content));
+}
+
+#[test]
+fn unknown_prompt_content_part_type_is_kept_inside_its_message() {
+    let json = json!({
         "role": "user",
         "content": [{"type": "text", "text": "a"}, {"type": "video_url", "video_url": {"url": "https://x.test"}}]
-    }));
-    assert!(err.contains("PromptContent"), "{err}");
+    });
+    let message: PromptMessage = assert_round_trip(&json);
+    assert_eq!(
+        message.content,
+        Some(PromptContent::Parts(vec![
+            PromptContentPart::Text(PromptTextPart { text: "a".into() }),
+            PromptContentPart::Other(json!({"type": "video_url", "video_url": {"url": "https://x.test"}})),
+        ]))
+    );
 }
 
 // --------------------------------------------------- 5. request serialization
@@ -1343,14 +1415,15 @@ fn full_request() -> DeploymentRequest {
                         name: Some("lookup_order".into()),
                         arguments: Some("{\"order_number\":\"A-1001\"}".into()),
                     },
+                    thought_signature: None,
                 }],
             },
             Message::tool("call_7QhR2xK", "{\"status\":\"in_transit\"}"),
             Message::Assistant {
                 audio: Some(AssistantAudio { id: "audio_abc123".into() }),
                 content: Some(AssistantContent::Array(vec![
-                    AssistantContentPart::Text { text: "It is in transit.".into() },
-                    AssistantContentPart::Refusal { refusal: "I cannot change the address.".into() },
+                    AssistantContentPart::Text { cache_control: None, text: "It is in transit.".into() },
+                    AssistantContentPart::Refusal { refusal: Some("I cannot change the address.".into()) },
                 ])),
                 name: Some("agent".into()),
                 refusal: Some("I cannot change the address.".into()),
@@ -1358,7 +1431,8 @@ fn full_request() -> DeploymentRequest {
             },
             Message::Tool {
                 content: ToolContent::Array(vec!["line 1".into(), "line 2".into()]),
-                tool_call_id: "call_9TzP4aM".into(),
+                tool_call_id: Some("call_9TzP4aM".into()),
+                cache_control: None,
             },
             Message::assistant("Anything else?"),
             Message::user("Thanks!"),
@@ -1378,7 +1452,14 @@ fn full_request() -> DeploymentRequest {
             Document { text: "Returns are free for 30 days.".into(), metadata: None },
             Document { text: "Only the type is known.".into(), metadata: Some(DocumentMetadata::default()) },
         ],
-        invoke_options: Some(InvokeOptions { include_retrievals: true }),
+        invoke_options: Some(InvokeOptions {
+            include_retrievals: true,
+            include_usage: None,
+            mock_response: None,
+        }),
+        identity: None,
+        thread: None,
+        knowledge_filter: None,
     }
 }
 
@@ -1519,6 +1600,9 @@ fn minimal_request(key: &str) -> DeploymentRequest {
         extra_params: Map::new(),
         documents: vec![],
         invoke_options: None,
+        identity: None,
+        thread: None,
+        knowledge_filter: None,
     }
 }
 
@@ -1552,7 +1636,10 @@ fn stream_flag_and_invoke_options_serialize_when_set() {
         encode(&request),
         json!({"key": "k", "stream": true, "invoke_options": {"include_retrievals": false}})
     );
-    assert_eq!(decode::<InvokeOptions>(&json!({})), InvokeOptions { include_retrievals: false });
+    assert_eq!(
+        decode::<InvokeOptions>(&json!({})),
+        InvokeOptions { include_retrievals: false, include_usage: None, mock_response: None }
+    );
 }
 
 // ---------------------------------------------------------- 6. Message shapes
@@ -1577,8 +1664,9 @@ fn messages_decode_into_their_role_and_round_trip() {
             Message::User {
                 name: Some("ada".into()),
                 content: UserContent::Array(vec![
-                    UserContentPart::Text { text: "And this?".into() },
+                    UserContentPart::Text { cache_control: None, text: "And this?".into() },
                     UserContentPart::ImageUrl {
+                        cache_control: None,
                         image_url: ImageUrl {
                             url: "https://x.test/a.png".into(),
                             detail: Some(ImageDetail::Auto),
@@ -1603,6 +1691,7 @@ fn messages_decode_into_their_role_and_round_trip() {
                     id: "call_1".into(),
                     type_: ToolKind::Function,
                     function: AssistantFunctionCall { name: Some("f".into()), arguments: Some("{}".into()) },
+                    thought_signature: None,
                 }],
             },
         ),
@@ -1610,7 +1699,8 @@ fn messages_decode_into_their_role_and_round_trip() {
             json!({"role": "tool", "content": ["a", "b"], "tool_call_id": "call_2"}),
             Message::Tool {
                 content: ToolContent::Array(vec!["a".into(), "b".into()]),
-                tool_call_id: "call_2".into(),
+                tool_call_id: Some("call_2".into()),
+                cache_control: None,
             },
         ),
     ];

@@ -20,7 +20,11 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     println!("parameters: {}", serde_json::to_string(&config.parameters)?);
     for message in &config.messages {
         // Content is text or parts (text, images): shown here as its JSON.
-        println!("{}: {}", message.role.as_str(), serde_json::to_string(&message.content)?);
+        println!(
+            "{}: {}",
+            message.role.as_ref().map_or("?", |r| r.as_str()),
+            serde_json::to_string(&message.content)?
+        );
     }
     for tool in &config.tools {
         println!("tool: {}", serde_json::to_string(tool)?);

@@ -31,7 +31,11 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     // `None` when the service answers 204 No Content.
     match answer {
         Some(answer) => {
-            println!("{} via {}:", answer.model, answer.provider.as_str());
+            println!(
+                "{} via {}:",
+                answer.model,
+                answer.provider.as_ref().map_or("an unnamed provider", |p| p.as_str())
+            );
             println!("{}", answer.text().unwrap_or("(no text)"));
         }
         None => println!("{key} answered with no content"),

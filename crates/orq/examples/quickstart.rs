@@ -26,7 +26,9 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     );
     for deployment in &page.data {
         let config = &deployment.prompt_config;
-        println!("  {:<14} {}/{} ({})", deployment.key, config.provider, config.model, config.model_type);
+        let provider = config.provider.as_ref().map_or("?", |p| p.as_str());
+        let model_type = config.model_type.as_ref().map_or("?", |t| t.as_str());
+        println!("  {:<14} {provider}/{} ({model_type})", deployment.key, config.model);
     }
     let key = std::env::var("ORQ_DEPLOYMENT")
         .ok()
@@ -40,10 +42,12 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
             println!("  model: {}/{}", config.provider, config.model);
             for message in &config.messages {
                 let text = match &message.content {
-                    PromptContent::String(text) => text.clone(),
-                    PromptContent::Array(parts) => format!("[{} parts]", parts.len()),
+                    Some(PromptContent::Text(text)) => text.clone(),
+                    Some(PromptContent::Parts(parts)) => format!("[{} parts]", parts.len()),
+                    Some(PromptContent::Other(other)) => other.to_string(),
+                    None => String::new(),
                 };
-                println!("  {:<9} {text}", message.role.as_str());
+                println!("  {:<9} {text}", message.role.as_ref().map_or("?", |r| r.as_str()));
             }
         }
         None => println!("  (no content)"),

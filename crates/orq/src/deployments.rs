@@ -244,7 +244,7 @@ struct ListState {
 
 /// What a list answered with 204 No Content means: no deployments, and no more pages.
 fn empty_last_page() -> DeploymentList {
-    DeploymentList { data: Vec::new(), has_more: false, object: ListObject::List }
+    DeploymentList { data: Vec::new(), has_more: false, object: Some(ListObject::List) }
 }
 
 /// What a stream answered with 204 No Content means: a generation with no chunks.
@@ -375,7 +375,7 @@ impl<Op, C> DeploymentCall<Op, C> {
 
     /// Asks the service to return the knowledge-base chunks it used.
     pub fn include_retrievals(mut self, include: bool) -> Self {
-        self.body.invoke_options = Some(InvokeOptions { include_retrievals: include });
+        self.body.invoke_options.get_or_insert_with(InvokeOptions::default).include_retrievals = include;
         self
     }
 

@@ -122,10 +122,49 @@ fn merged_alternatives_match_tagged_ones() {
         }
     });
     let report = diff(&doc, &upstream());
-    assert!(report.missing.is_empty(), "{}", render(&report));
-    assert!(texts(&report.diffs).contains(
-        &"request application/json: messages[]<role=user>.content: required ours false, upstream true"
+    assert!(report.missing.is_empty() && report.diffs.is_empty(), "{}", render(&report));
+    assert!(texts(&report.notes).contains(
+        &"request application/json: messages[]<role=user>.content: required ours false, upstream true (lenient)"
     ));
+}
+
+#[test]
+fn leniency_is_a_note_strictness_a_difference() {
+    let mut doc = ours();
+    let props = &mut doc["components"]["schemas"]["Deployment"]["properties"];
+    // Wider than upstream: a note. Narrower: a difference.
+    props["description"] = json!({"type": ["string", "boolean"], "nullable": true});
+    props["id"] = json!({"type": "string", "nullable": true});
+    doc["components"]["schemas"]["Deployment"]["required"] = json!([]);
+    let report = diff(&doc, &upstream());
+    assert!(report.missing.is_empty(), "{}", render(&report));
+    assert_eq!(texts(&report.diffs), Vec::<&str>::new(), "{}", render(&report));
+    let notes = texts(&report.notes);
+    for expected in [
+        "response 200 application/json: data[].description: type ours boolean|string, upstream string (wider)",
+        "response 200 application/json: data[].id: required ours false, upstream true (lenient)",
+        "response 200 application/json: data[].id: nullable ours true, upstream false (lenient)",
+    ] {
+        assert!(notes.contains(&expected), "no note {expected:?} in {notes:#?}");
+    }
+}
+
+#[test]
+fn open_enum_where_upstream_has_none_is_a_note() {
+    let mut doc = ours();
+    let props = &mut doc["components"]["schemas"]["Deployment"]["properties"];
+    props["id"] = json!({"type": "string", "enum": ["a", "b"]});
+    let closed = diff(&doc, &upstream());
+    assert_eq!(
+        texts(&closed.diffs),
+        ["response 200 application/json: data[].id: ours restricts to enum a|b"]
+    );
+    doc["components"]["schemas"]["Deployment"]["properties"]["id"]["x-orq-open"] = json!(true);
+    let open = diff(&doc, &upstream());
+    assert!(open.diffs.is_empty(), "{}", render(&open));
+    assert!(
+        texts(&open.notes).contains(&"response 200 application/json: data[].id: ours lists open enum a|b")
+    );
 }
 
 #[test]
@@ -139,20 +178,37 @@ fn untyped_upstream_matches_anything_and_render_groups() {
     assert!(text.ends_with("summary: 0 missing, 0 differences, 5 notes (4 operations)\n"), "{text}");
 }
 
+/// The upstream references our spec covers, each present only when `../shared` is beside the
+/// workspace.
+const REFERENCES: &[&str] =
+    &["../shared/reference/orq-openapi-2025-04.yaml", "../shared/reference/orq-openapi-2026-08.yaml"];
+
+/// The references found, each loaded; a missing one is reported and skipped.
+fn references() -> Vec<(PathBuf, Value)> {
+    let mut found = Vec::new();
+    for relative in REFERENCES {
+        let path = crate::workspace_root().join(relative);
+        if path.exists() {
+            let doc = load(&path).unwrap_or_else(|e| panic!("{e}"));
+            found.push((path, doc));
+        } else {
+            println!("skipped: {} not found", path.display());
+        }
+    }
+    found
+}
+
 #[test]
 fn upstream_reference_against_itself() {
-    let path = crate::workspace_root().join("../shared/reference/orq-openapi-2025-04.yaml");
-    if !path.exists() {
-        println!("skipped: {} not found", path.display());
-        return;
+    for (path, doc) in references() {
+        let report = diff(&doc, &doc);
+        assert!(
+            report.missing.is_empty() && report.diffs.is_empty() && report.notes.is_empty(),
+            "{}: {}",
+            path.display(),
+            render(&report)
+        );
     }
-    let doc = load(&path).expect("upstream reference parses");
-    let report = diff(&doc, &doc);
-    assert!(
-        report.missing.is_empty() && report.diffs.is_empty() && report.notes.is_empty(),
-        "{}",
-        render(&report)
-    );
 }
 
 #[test]
@@ -175,11 +231,10 @@ fn required_names_apply_across_all_of_and_are_never_invented() {
         .push(json!({"required": ["id"]}));
     up["components"]["schemas"]["Invoke"]["required"] = json!(["ghost"]);
     let report = diff(&ours(), &up);
-    assert!(report.missing.is_empty(), "{}", render(&report));
-    assert_eq!(
-        texts(&report.diffs),
-        ["response 200 application/json: data[].tools[].id: required ours false, upstream true"]
-    );
+    assert!(report.missing.is_empty() && report.diffs.is_empty(), "{}", render(&report));
+    assert!(texts(&report.notes).contains(
+        &"response 200 application/json: data[].tools[].id: required ours false, upstream true (lenient)"
+    ));
 }
 
 #[test]
@@ -195,15 +250,11 @@ fn free_form_object_in_ours_is_a_difference_not_missing() {
 }
 
 #[test]
-fn our_spec_lacks_nothing_upstream_has() {
-    let upstream_path = crate::workspace_root().join("../shared/reference/orq-openapi-2025-04.yaml");
-    if !upstream_path.exists() {
-        println!("skipped: {} not found", upstream_path.display());
-        return;
-    }
-    let upstream = load(&upstream_path).expect("upstream reference parses");
+fn our_spec_lacks_nothing_either_upstream_has() {
     let ours = load(&crate::workspace_root().join(crate::SPEC_PATH)).expect("our spec parses");
-    let report = diff(&ours, &upstream);
-    assert!(report.missing.is_empty(), "{}", render(&report));
-    assert!(report.diffs.is_empty(), "{}", render(&report));
+    for (path, upstream) in references() {
+        let report = diff(&ours, &upstream);
+        assert!(report.missing.is_empty(), "{}: {}", path.display(), render(&report));
+        assert!(report.diffs.is_empty(), "{}: {}", path.display(), render(&report));
+    }
 }
