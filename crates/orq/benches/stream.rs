@@ -161,7 +161,7 @@ fn serve(body: Bytes) -> String {
                     }
                 }
                 let head = format!(
-                    "HTTP/1.1 200 OK\r\ncontent-type: text/event-stream\r\ncontent-length: {}\r\n\r\n",
+                    "HTTP/1.1 200 OK\r\ncontent-type: text/event-stream\r\nconnection: close\r\ncontent-length: {}\r\n\r\n",
                     body.len()
                 );
                 let _ = connection.write_all(head.as_bytes()).and_then(|()| connection.write_all(&body));

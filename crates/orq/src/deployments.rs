@@ -439,7 +439,14 @@ impl DeploymentCall<'_, StreamOp> {
             .await?
             .ok_or_else(|| no_content("stream"))?;
         let request_id = crate::error::request_id(response.headers());
-        Ok(ChunkStream::new(response.into_inner_stream(), self.client.inner.stream_idle_timeout, request_id))
+        let inner = &self.client.inner;
+        Ok(ChunkStream::new(
+            response.into_inner_stream(),
+            inner.stream_idle_timeout,
+            inner.max_event_size,
+            inner.stream_deadline,
+            request_id,
+        ))
     }
 }
 
