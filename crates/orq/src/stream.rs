@@ -217,15 +217,14 @@ impl ChunkStream {
         }
     }
 
-    /// Ends the stream with `last` and lets go of the connection, buffers and timers.
-    fn finish(&mut self, last: Option<Error>) -> Poll<Option<Result<StreamChunk, Error>>> {
+    /// Ends the stream and lets go of the connection, buffers and timers.
+    fn finish(&mut self) {
         self.finished = true;
         self.body = Box::pin(futures::stream::empty());
         self.read = Bytes::new();
         self.parser = Parser::new(self.parser.max_event_size);
         self.idle = None;
         self.deadline = None;
-        Poll::Ready(last.map(Err))
     }
 }
 
@@ -241,18 +240,32 @@ impl Stream for ChunkStream {
             match this.parser.next_event(&this.read, &mut this.pos) {
                 Ok(true) => {
                     let index = this.parser.events;
-                    let event = interpret(this.parser.error_event, this.parser.data(&this.read), index);
+                    let item = match interpret(this.parser.error_event, this.parser.data(&this.read)) {
+                        Event::Chunk(data) => decode(data, index),
+                        Event::ServiceError(data) => Err(service_error(data)),
+                        Event::Utf8(e) => Err(StreamError::Utf8(e).into()),
+                        Event::Skip => {
+                            this.parser.clear_event();
+                            continue;
+                        }
+                        Event::Done => {
+                            this.finish();
+                            return Poll::Ready(None);
+                        }
+                    };
                     this.parser.clear_event();
-                    match event {
-                        Event::Skip => continue,
-                        Event::Done => return this.finish(None),
-                        Event::Chunk(chunk) => return Poll::Ready(Some(Ok(chunk))),
-                        // After an error there is nothing trustworthy left to read.
-                        Event::Error(error) => return this.finish(Some(error)),
+                    // After an error there is nothing trustworthy left to read.
+                    if item.is_err() {
+                        this.finish();
                     }
+                    // Returned as decoded: the chunk is not moved through another enum.
+                    return Poll::Ready(Some(item));
                 }
                 Ok(false) => {}
-                Err(error) => return this.finish(Some(error.into())),
+                Err(error) => {
+                    this.finish();
+                    return Poll::Ready(Some(Err(error.into())));
+                }
             }
             this.parser.end_of_read(&this.read);
             match ready!(this.poll_read(cx)) {
@@ -262,9 +275,13 @@ impl Stream for ChunkStream {
                 }
                 Ok(None) => {
                     let events = this.parser.events;
-                    return this.finish(Some(StreamError::Truncated { events }.into()));
+                    this.finish();
+                    return Poll::Ready(Some(Err(StreamError::Truncated { events }.into())));
                 }
-                Err(error) => return this.finish(Some(error.into())),
+                Err(error) => {
+                    this.finish();
+                    return Poll::Ready(Some(Err(error.into())));
+                }
             }
         }
     }
@@ -552,24 +569,27 @@ impl StreamedMessage {
     }
 }
 
-/// What one SSE event means. Returned by value and consumed at once: boxing
-/// the chunk would cost an allocation per event on the hot path.
-#[allow(clippy::large_enum_variant)]
-enum Event {
+/// What one SSE event means. It only points into the data, so the parser can
+/// move on as soon as the chunk is decoded.
+#[derive(Clone, Copy)]
+enum Event<'a> {
     Done,
     Skip,
-    Chunk(StreamChunk),
-    Error(Error),
+    /// Data to decode as a chunk.
+    Chunk(&'a str),
+    /// The data of an event named `error`.
+    ServiceError(&'a str),
+    Utf8(std::str::Utf8Error),
 }
 
 /// What one SSE event means, from whether it is named `error` and its data.
-fn interpret(named_error: bool, data: &[u8], index: usize) -> Event {
+fn interpret(named_error: bool, data: &[u8]) -> Event<'_> {
     let data = match std::str::from_utf8(data) {
         Ok(data) => data,
-        Err(e) => return Event::Error(StreamError::Utf8(e).into()),
+        Err(e) => return Event::Utf8(e),
     };
     if named_error {
-        return Event::Error(service_error(data, serde_json::from_str(data).ok().as_ref()));
+        return Event::ServiceError(data);
     }
     // A chunk starts with `{`; only other data pays for trimming.
     if !data.starts_with('{') {
@@ -581,12 +601,17 @@ fn interpret(named_error: bool, data: &[u8], index: usize) -> Event {
             return Event::Skip;
         }
     }
+    Event::Chunk(data)
+}
+
+/// An event's data as a chunk, or as the error it carries or is.
+fn decode(data: &str, index: usize) -> Result<StreamChunk, Error> {
     match serde_json::from_str::<StreamChunk>(data) {
         // A chunk with choices is a chunk, whatever else it carries.
-        Ok(chunk) if !chunk.choices.is_empty() => Event::Chunk(chunk),
+        Ok(chunk) if !chunk.choices.is_empty() => Ok(chunk),
         // Without choices, an error object decodes as an empty chunk too: look at its keys.
-        Ok(chunk) => error_object(data).map_or(Event::Chunk(chunk), Event::Error),
-        Err(fast) => Event::Error(error_object(data).unwrap_or_else(|| malformed(data, index, fast))),
+        Ok(chunk) => error_object(data).map_or(Ok(chunk), Err),
+        Err(fast) => Err(error_object(data).unwrap_or_else(|| malformed(data, index, fast))),
     }
 }
 
@@ -596,7 +621,7 @@ fn error_object(data: &str) -> Option<Error> {
     let value: Value = serde_json::from_str(data).ok()?;
     let object = value.as_object()?;
     let no_choices = object.get("choices").is_none_or(|c| c.as_array().is_some_and(Vec::is_empty));
-    (object.contains_key("error") && no_choices).then(|| service_error(data, Some(&value)))
+    (object.contains_key("error") && no_choices).then(|| service_error_from(data, &value))
 }
 
 /// Why `data` is not a chunk: the path that failed, or the trailing data after it.
@@ -610,8 +635,12 @@ fn malformed(data: &str, index: usize, fast: serde_json::Error) -> Error {
 }
 
 /// An error event's data: `{"error": {"message", "code"}}`, `{"message", "code"}` or text.
-fn service_error(data: &str, value: Option<&Value>) -> Error {
-    let value = value.unwrap_or(&Value::Null);
+fn service_error(data: &str) -> Error {
+    service_error_from(data, &serde_json::from_str(data).unwrap_or(Value::Null))
+}
+
+/// [`service_error`] for data already parsed into `value`.
+fn service_error_from(data: &str, value: &Value) -> Error {
     let object = value.get("error").filter(|e| e.is_object()).unwrap_or(value);
     let text = |v: &Value| match v {
         Value::String(s) => Some(s.clone()),
