@@ -386,7 +386,12 @@ impl Parser {
                 }
             }
             let start = *pos;
-            let Some(found) = memchr::memchr2(b'\n', b'\r', &read[start..]) else {
+            // The blank line that ends an event needs no scan.
+            let found = match read[start] {
+                b'\n' | b'\r' => Some(0),
+                _ => memchr::memchr2(b'\n', b'\r', &read[start..]),
+            };
+            let Some(found) = found else {
                 self.check_size(self.line.len() + read.len() - start)?;
                 self.line.extend_from_slice(&read[start..]);
                 *pos = read.len();
@@ -449,7 +454,9 @@ impl Parser {
             return true;
         }
         self.event_bytes += line.len();
-        let (name, value_from) = match memchr::memchr(b':', line) {
+        // Most lines are data lines: no scan for their colon.
+        let colon = if line.starts_with(b"data:") { Some(4) } else { memchr::memchr(b':', line) };
+        let (name, value_from) = match colon {
             Some(0) => return false,
             Some(colon) => (&line[..colon], colon + 1 + usize::from(line.get(colon + 1) == Some(&b' '))),
             None => (line, line.len()),
