@@ -1,100 +1,252 @@
-//! What the SSE layer costs on top of decoding the chunks themselves.
+//! What `ChunkStream` costs per event next to a hand-written SSE client.
 //!
-//! `cargo bench -p orq --bench stream` prints, for one body of many chunk
-//! events, the time per event of:
-//! - baseline: `serde_json::from_str::<StreamChunk>` on each event's data,
-//!   the decoding no stream parser can avoid;
-//! - `ChunkStream` over the whole body in 16 KiB reads (a typical network read)
-//!   and in 64-byte reads (a worst case of tiny TCP segments),
+//! `cargo bench -p orq --bench stream` runs, in one process and in interleaved
+//! rounds, three consumers of the same server-sent-event body:
+//! - `baseline`: a hand-written line splitter (memchr for `\n`, `data: ` lines
+//!   only) with `serde_json::from_str::<StreamChunk>` on each event, the least
+//!   any client must do;
+//! - `ChunkStream`: this crate's stream, with the default idle timeout armed;
+//! - `sseer`: the `sseer` SSE parser with the same typed decode, the crate
+//!   `ChunkStream` would otherwise build on.
 //!
-//! and the ratio of each to the baseline, all measured in the same run.
+//! Bodies: 339-byte and 4 KiB events, read from memory in 16 KiB pieces and
+//! from a loopback socket (a server thread writing a prebuilt HTTP/1.1
+//! response). Each figure is the CPU time of the consuming thread per event
+//! (min / median / max over the rounds), events per second from the median
+//! wall time, and the ratio of medians to the baseline.
 
+use std::io::{Read, Write};
+use std::net::TcpListener;
+use std::pin::Pin;
 use std::time::{Duration, Instant};
 
 use bytes::Bytes;
-use futures::StreamExt;
+use futures::{Stream, StreamExt};
 use orq::ChunkStream;
 use orq::types::StreamChunk;
 
-const EVENTS: usize = 20_000;
-const ROUNDS: usize = 5;
+const ROUNDS: usize = 11;
+/// Bytes of event data per body: large enough that a round takes tens of milliseconds.
+const BODY_BYTES: usize = 8 << 20;
+const READ_SIZE: usize = 16 * 1024;
 
-fn event_data(i: usize) -> String {
-    serde_json::json!({
-        "id": "01JMXQ6Z5H3A5B7C9D1E2F3G4H",
-        "created": "2025-04-01T12:00:00.000Z",
-        "object": "chat",
-        "model": "gpt-4o",
-        "provider": "openai",
-        "is_final": false,
-        "system_fingerprint": null,
-        "choices": [{
-            "index": 0,
-            "message": { "role": "assistant", "content": format!("token{i} ") },
-            "finish_reason": null
-        }]
-    })
-    .to_string()
+type Pieces = Pin<Box<dyn Stream<Item = Result<Bytes, std::io::Error>> + Send + Sync>>;
+
+/// One chunk event's data, padded to `size` bytes of `data: ...\n\n`.
+fn event_data(i: usize, size: usize) -> String {
+    let chunk = |content: &str| {
+        serde_json::json!({
+            "id": "01JMXQ6Z5H3A5B7C9D1E2F3G4H",
+            "created": "2025-04-01T12:00:00.000Z",
+            "object": "chat",
+            "model": "gpt-4o",
+            "provider": "openai",
+            "is_final": false,
+            "system_fingerprint": null,
+            "choices": [{
+                "index": 0,
+                "message": { "role": "assistant", "content": content },
+                "finish_reason": null
+            }]
+        })
+        .to_string()
+    };
+    let token = format!("token{i} ");
+    let overhead = chunk("").len() + "data: \n\n".len();
+    let pad = size.saturating_sub(overhead + token.len());
+    let data = chunk(&format!("{token}{}", "x".repeat(pad)));
+    assert_eq!(data.len() + "data: \n\n".len(), size.max(overhead + token.len()));
+    data
 }
 
-fn best_of(mut run: impl FnMut() -> Duration) -> Duration {
-    (0..ROUNDS).map(|_| run()).min().expect("ROUNDS > 0")
+struct Body {
+    bytes: Bytes,
+    events: usize,
+    event_size: usize,
 }
 
-fn main() {
-    let datas: Vec<String> = (0..EVENTS).map(event_data).collect();
-    let mut body = String::new();
-    for data in &datas {
+fn body(event_size: usize) -> Body {
+    let events = BODY_BYTES / event_size;
+    let mut body = String::with_capacity(BODY_BYTES + 64);
+    for i in 0..events {
         body.push_str("data: ");
-        body.push_str(data);
+        body.push_str(&event_data(i, event_size));
         body.push_str("\n\n");
     }
     body.push_str("data: [DONE]\n\n");
-    let body = Bytes::from(body);
-    let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().expect("runtime");
+    Body { bytes: Bytes::from(body), events, event_size }
+}
 
-    let baseline = best_of(|| {
-        let started = Instant::now();
-        let mut text = 0;
-        for data in &datas {
+fn in_memory(body: &Bytes) -> Pieces {
+    let pieces: Vec<Result<Bytes, std::io::Error>> = (0..body.len())
+        .step_by(READ_SIZE)
+        .map(|at| Ok(body.slice(at..(at + READ_SIZE).min(body.len()))))
+        .collect();
+    Box::pin(futures::stream::iter(pieces))
+}
+
+/// The hand-written client: split lines, decode `data: ` lines, stop at `[DONE]`.
+async fn baseline(mut body: Pieces) -> usize {
+    let mut buffer: Vec<u8> = Vec::new();
+    let mut count = 0;
+    while let Some(piece) = body.next().await {
+        buffer.extend_from_slice(&piece.expect("read"));
+        let mut start = 0;
+        while let Some(newline) = memchr::memchr(b'\n', &buffer[start..]) {
+            let line = &buffer[start..start + newline];
+            start += newline + 1;
+            let Some(data) = line.strip_prefix(b"data: ") else { continue };
+            if data == b"[DONE]" {
+                return count;
+            }
+            let data = std::str::from_utf8(data).expect("UTF-8");
             let chunk: StreamChunk = serde_json::from_str(data).expect("valid chunk");
-            text += chunk.text().len();
+            std::hint::black_box(&chunk);
+            count += 1;
         }
-        assert!(text > 0);
-        started.elapsed()
-    });
+        buffer.drain(..start);
+    }
+    panic!("no [DONE]")
+}
 
-    let stream_in = |piece: usize| {
-        best_of(|| {
-            let pieces: Vec<Result<Bytes, std::io::Error>> = (0..body.len())
-                .step_by(piece)
-                .map(|at| Ok(body.slice(at..(at + piece).min(body.len()))))
-                .collect();
-            let started = Instant::now();
-            let count = runtime.block_on(async {
-                let mut chunks = ChunkStream::from_body(futures::stream::iter(pieces), None);
-                let mut count = 0;
-                while let Some(chunk) = chunks.next().await {
-                    chunk.expect("valid chunk");
-                    count += 1;
+async fn chunk_stream(body: Pieces) -> usize {
+    let mut chunks = ChunkStream::from_body(body, Some(orq::DEFAULT_STREAM_IDLE_TIMEOUT));
+    let mut count = 0;
+    while let Some(chunk) = chunks.next().await {
+        std::hint::black_box(&chunk.expect("valid chunk"));
+        count += 1;
+    }
+    count
+}
+
+async fn sseer_typed(body: Pieces) -> usize {
+    let mut events = sseer::EventStream::new(body);
+    let mut count = 0;
+    while let Some(event) = events.next().await {
+        let event = event.expect("valid event");
+        if &*event.data == "[DONE]" {
+            return count;
+        }
+        let chunk: StreamChunk = serde_json::from_str(&event.data).expect("valid chunk");
+        std::hint::black_box(&chunk);
+        count += 1;
+    }
+    panic!("no [DONE]")
+}
+
+/// CPU time of the calling thread.
+fn thread_cpu() -> Duration {
+    let mut now = libc::timespec { tv_sec: 0, tv_nsec: 0 };
+    // SAFETY: clock_gettime writes one timespec to the pointer it is given.
+    let rc = unsafe { libc::clock_gettime(libc::CLOCK_THREAD_CPUTIME_ID, &mut now) };
+    assert_eq!(rc, 0, "clock_gettime");
+    Duration::new(now.tv_sec as u64, now.tv_nsec as u32)
+}
+
+/// A loopback server that answers every connection with `body` as an SSE response.
+fn serve(body: Bytes) -> String {
+    let listener = TcpListener::bind("127.0.0.1:0").expect("bind");
+    let url = format!("http://{}/stream", listener.local_addr().expect("address"));
+    std::thread::spawn(move || {
+        for connection in listener.incoming() {
+            let Ok(mut connection) = connection else { continue };
+            let body = body.clone();
+            std::thread::spawn(move || {
+                let mut request = [0u8; 4096];
+                let mut read = 0;
+                while !request[..read].windows(4).any(|w| w == b"\r\n\r\n") {
+                    match connection.read(&mut request[read..]) {
+                        Ok(0) | Err(_) => return,
+                        Ok(n) => read += n,
+                    }
                 }
-                count
+                let head = format!(
+                    "HTTP/1.1 200 OK\r\ncontent-type: text/event-stream\r\nconnection: close\r\ncontent-length: {}\r\n\r\n",
+                    body.len()
+                );
+                let _ = connection.write_all(head.as_bytes()).and_then(|()| connection.write_all(&body));
             });
-            assert_eq!(count, EVENTS);
-            started.elapsed()
-        })
-    };
-    let large = stream_in(16 * 1024);
-    let small = stream_in(64);
+        }
+    });
+    url
+}
 
-    let per_event = |d: Duration| d.as_nanos() as f64 / EVENTS as f64;
-    println!("{EVENTS} events of ~{} bytes, best of {ROUNDS} rounds", datas[0].len());
-    println!("  baseline: serde_json per event      {:>8.0} ns/event  1.00x", per_event(baseline));
-    for (name, took) in [("ChunkStream, 16 KiB reads", large), ("ChunkStream, 64 B reads", small)] {
+#[derive(Clone, Copy, PartialEq)]
+enum Consumer {
+    Baseline,
+    ChunkStream,
+    Sseer,
+}
+
+const CONSUMERS: [(Consumer, &str); 3] =
+    [(Consumer::Baseline, "baseline"), (Consumer::ChunkStream, "ChunkStream"), (Consumer::Sseer, "sseer")];
+
+async fn consume(consumer: Consumer, body: Pieces) -> usize {
+    match consumer {
+        Consumer::Baseline => baseline(body).await,
+        Consumer::ChunkStream => chunk_stream(body).await,
+        Consumer::Sseer => sseer_typed(body).await,
+    }
+}
+
+struct Sample {
+    cpu: Duration,
+    wall: Duration,
+}
+
+fn median(mut values: Vec<f64>) -> f64 {
+    values.sort_by(f64::total_cmp);
+    values[values.len() / 2]
+}
+
+fn report(title: &str, body: &Body, samples: &[Vec<Sample>]) {
+    println!("{title}: {} events of {} B, {ROUNDS} interleaved rounds", body.events, body.event_size);
+    println!(
+        "  {:<12} {:>9} {:>9} {:>9}  {:>12}  {:>9}",
+        "", "min ns/ev", "median", "max", "events/s", "CPU ratio"
+    );
+    let per_event = |d: Duration| d.as_nanos() as f64 / body.events as f64;
+    let baseline = median(samples[0].iter().map(|s| per_event(s.cpu)).collect());
+    for ((_, name), samples) in CONSUMERS.iter().zip(samples) {
+        let cpu: Vec<f64> = samples.iter().map(|s| per_event(s.cpu)).collect();
+        let wall = median(samples.iter().map(|s| s.wall.as_secs_f64()).collect());
+        let (min, max) = cpu.iter().fold((f64::MAX, 0f64), |(lo, hi), &v| (lo.min(v), hi.max(v)));
+        let mid = median(cpu);
         println!(
-            "  {name:<33} {:>8.0} ns/event  {:.2}x",
-            per_event(took),
-            took.as_secs_f64() / baseline.as_secs_f64()
+            "  {name:<12} {min:>9.0} {mid:>9.0} {max:>9.0}  {:>12.0}  {:>8.3}x",
+            body.events as f64 / wall,
+            mid / baseline
         );
+    }
+}
+
+fn main() {
+    let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().expect("runtime");
+    let http = reqwest::Client::builder().no_proxy().build().expect("reqwest client");
+    for event_size in [339, 4096] {
+        let body = body(event_size);
+        let url = serve(body.bytes.clone());
+        for socket in [false, true] {
+            let mut samples: Vec<Vec<Sample>> = CONSUMERS.iter().map(|_| Vec::new()).collect();
+            for _ in 0..ROUNDS {
+                for (slot, (consumer, _)) in samples.iter_mut().zip(CONSUMERS) {
+                    let wall = Instant::now();
+                    let cpu = thread_cpu();
+                    let count = runtime.block_on(async {
+                        let pieces: Pieces = if socket {
+                            let response = http.get(&url).send().await.expect("response");
+                            Box::pin(response.bytes_stream().map(|r| r.map_err(std::io::Error::other)))
+                        } else {
+                            in_memory(&body.bytes)
+                        };
+                        consume(consumer, pieces).await
+                    });
+                    slot.push(Sample { cpu: thread_cpu() - cpu, wall: wall.elapsed() });
+                    assert_eq!(count, body.events);
+                }
+            }
+            let title = if socket { "loopback socket" } else { "in memory, 16 KiB reads" };
+            report(title, &body, &samples);
+        }
     }
 }

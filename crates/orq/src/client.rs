@@ -85,6 +85,8 @@ pub(crate) struct Inner {
     headers: HeaderMap,
     timeout: Duration,
     pub(crate) stream_idle_timeout: Option<Duration>,
+    pub(crate) max_event_size: usize,
+    pub(crate) stream_deadline: Option<Duration>,
     retry: RetryPolicy,
     environment: Option<String>,
     contact_id: Option<String>,
@@ -428,6 +430,8 @@ pub struct ClientBuilder {
     timeout: Duration,
     connect_timeout: Duration,
     stream_idle_timeout: Option<Duration>,
+    max_event_size: usize,
+    stream_deadline: Option<Duration>,
     retry: RetryPolicy,
     http: Option<reqwest::Client>,
     user_agent: String,
@@ -444,6 +448,8 @@ impl Default for ClientBuilder {
             timeout: DEFAULT_TIMEOUT,
             connect_timeout: DEFAULT_CONNECT_TIMEOUT,
             stream_idle_timeout: Some(DEFAULT_STREAM_IDLE_TIMEOUT),
+            max_event_size: crate::stream::DEFAULT_MAX_EVENT_SIZE,
+            stream_deadline: None,
             retry: RetryPolicy::default(),
             http: None,
             user_agent: concat!("orq-rs/", env!("CARGO_PKG_VERSION")).to_string(),
@@ -513,6 +519,26 @@ impl ClientBuilder {
     /// How long a stream may send nothing before it fails (default 120 s; `None`: forever).
     pub fn stream_idle_timeout(mut self, timeout: Option<Duration>) -> Self {
         self.stream_idle_timeout = timeout;
+        self
+    }
+
+    /// The largest server-sent event a stream accepts, in bytes of its lines
+    /// (default [`DEFAULT_MAX_EVENT_SIZE`](crate::DEFAULT_MAX_EVENT_SIZE), 16 MiB).
+    /// A larger event, or a longer line without its end, fails the stream with
+    /// [`StreamError::EventTooLarge`](crate::StreamError::EventTooLarge) before
+    /// more than this is buffered.
+    pub fn max_event_size(mut self, bytes: usize) -> Self {
+        self.max_event_size = bytes;
+        self
+    }
+
+    /// The longest a stream may last, counted from when its response starts
+    /// (default `None`: no limit; the wait for the response start is bounded by
+    /// [`Self::timeout`]). A stream still running then fails with
+    /// [`StreamError::Deadline`](crate::StreamError::Deadline), even if the server
+    /// keeps sending keep-alive comments. Per stream: [`ChunkStream::deadline`](crate::ChunkStream::deadline).
+    pub fn stream_deadline(mut self, deadline: Option<Duration>) -> Self {
+        self.stream_deadline = deadline;
         self
     }
 
@@ -597,6 +623,8 @@ impl ClientBuilder {
                 headers,
                 timeout: self.timeout,
                 stream_idle_timeout: self.stream_idle_timeout,
+                max_event_size: self.max_event_size,
+                stream_deadline: self.stream_deadline,
                 retry: self.retry,
                 environment: self.environment,
                 contact_id: self.contact_id,

@@ -503,7 +503,14 @@ impl DeploymentCall<StreamOp> {
             .await?;
         let Some(response) = response else { return Ok(empty_stream(idle)) };
         let request_id = crate::error::request_id(response.headers());
-        Ok(ChunkStream::new(response.into_inner_stream(), idle, request_id))
+        let inner = &self.client.inner;
+        Ok(ChunkStream::new(
+            response.into_inner_stream(),
+            inner.stream_idle_timeout,
+            inner.max_event_size,
+            inner.stream_deadline,
+            request_id,
+        ))
     }
 }
 

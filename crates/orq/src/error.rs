@@ -108,6 +108,21 @@ pub enum StreamError {
     /// The stream is not valid UTF-8.
     #[error("the stream is not valid UTF-8: {0}")]
     Utf8(#[source] std::str::Utf8Error),
+    /// An event, or one line still without its end, is larger than the limit.
+    #[error(
+        "an event is larger than the limit of {limit} bytes; raise it with \
+         ClientBuilder::max_event_size or ChunkStream::max_event_size"
+    )]
+    EventTooLarge {
+        /// The limit in bytes.
+        limit: usize,
+    },
+    /// The stream did not finish within its deadline.
+    #[error(
+        "the stream did not finish within its deadline of {0:?}; raise it with \
+         ClientBuilder::stream_deadline or ChunkStream::deadline"
+    )]
+    Deadline(Duration),
 }
 
 impl Error {
@@ -191,15 +206,15 @@ pub(crate) fn request_id(headers: &reqwest::header::HeaderMap) -> Option<String>
         .map(str::to_string)
 }
 
-/// Decodes a JSON body, reporting the path that failed.
+/// Decodes a JSON body, reporting the path that failed or where data follows the value.
 pub(crate) fn decode<T: serde::de::DeserializeOwned>(what: &'static str, body: &[u8]) -> Result<T, Error> {
     let mut deserializer = serde_json::Deserializer::from_slice(body);
-    serde_path_to_error::deserialize(&mut deserializer).map_err(|e| Error::Decode {
-        what,
-        path: e.path().to_string(),
-        message: e.inner().to_string(),
-        excerpt: excerpt(body, 200),
-    })
+    let failed =
+        |path: String, message: String| Error::Decode { what, path, message, excerpt: excerpt(body, 200) };
+    let value = serde_path_to_error::deserialize(&mut deserializer)
+        .map_err(|e| failed(e.path().to_string(), e.inner().to_string()))?;
+    deserializer.end().map_err(|e| failed(".".to_string(), e.to_string()))?;
+    Ok(value)
 }
 
 /// The first `limit` bytes of `body` as text, cut at a character boundary.

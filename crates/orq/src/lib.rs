@@ -62,7 +62,7 @@ pub use client::{
 };
 pub use error::{Error, StreamError};
 pub use retry::RetryPolicy;
-pub use stream::{ChunkStream, StreamedMessage, TransportError};
+pub use stream::{ChunkStream, DEFAULT_MAX_EVENT_SIZE, StreamedMessage, TransportError};
 
 /// Request and response types of the API (generated from the spec by `orq-api`).
 ///
