@@ -1309,12 +1309,8 @@ async fn base_url_with_a_trailing_slash_hits_the_right_path() {
             then.status(200).header("content-type", "application/json").json_body(page(&[], false));
         })
         .await;
-    let client = sdk_builder()
-        .api_key(KEY)
-        .base_url(format!("{}/", server.base_url()))
-        .no_retries()
-        .build()
-        .unwrap();
+    let client =
+        sdk_builder().api_key(KEY).base_url(format!("{}/", server.base_url())).no_retries().build().unwrap();
 
     client.deployments().list().send().await.expect("list succeeds");
 
@@ -1435,10 +1431,9 @@ async fn errors_never_show_the_key() {
 
     // A connection refused: a port that was just released.
     let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
-    let closed =
-        sdk_builder().api_key(KEY).base_url(format!("http://127.0.0.1:{port}")).no_retries().build();
+    let closed = sdk_builder().api_key(KEY).base_url(format!("http://127.0.0.1:{port}")).no_retries().build();
     let refused = closed.unwrap().deployments().list().send().await.expect_err("nothing listens");
-    assert!(matches!(refused, Error::Connection(_)), "{refused:?}");
+    assert!(matches!(refused, Error::Connect { .. }), "{refused:?}");
 
     // A key that cannot be a header value.
     let bad_key = sdk_builder().api_key(format!("{KEY}\n")).build().expect_err("invalid key");
@@ -1552,10 +1547,7 @@ async fn per_call_timeout_limits_the_wait_for_a_stream_to_start() {
     server
         .mock_async(|when, then| {
             when.method(Method::POST).path(STREAM);
-            then.status(200)
-                .header("content-type", "text/event-stream")
-                .body(sse_body())
-                .delay(SERVER_DELAY);
+            then.status(200).header("content-type", "text/event-stream").body(sse_body()).delay(SERVER_DELAY);
         })
         .await;
     let client = client(&server);

@@ -10,9 +10,10 @@ use reqwest::StatusCode;
 use reqwest::header::{self, HeaderMap, HeaderName, HeaderValue};
 use tracing::Instrument;
 
+use crate::body::{self, BodyLimits};
 use crate::deployments::Deployments;
-use crate::error::{self, Error};
-use crate::retry::{self, Failure, RetryPolicy};
+use crate::error::{self, Error, Transport};
+use crate::retry::{self, Failure, Operation, RetryPolicy};
 
 /// Where the official service lives.
 pub const DEFAULT_BASE_URL: &str = "https://my.orq.ai";
@@ -22,6 +23,10 @@ pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(600);
 pub const DEFAULT_CONNECT_TIMEOUT: Duration = Duration::from_secs(30);
 /// How long a stream may stay silent before it is considered dead.
 pub const DEFAULT_STREAM_IDLE_TIMEOUT: Duration = Duration::from_secs(120);
+/// The largest response body read by `invoke`, `get_config` and `list`: 32 MiB.
+pub const DEFAULT_MAX_RESPONSE_BODY_SIZE: usize = 32 * 1024 * 1024;
+/// How much of an error response's body is read: 64 KiB.
+pub const DEFAULT_MAX_ERROR_BODY_SIZE: usize = 64 * 1024;
 
 const CONTACT_ID_HEADER: &str = "x-orq-contact-id";
 
@@ -81,6 +86,12 @@ pub struct Client {
 pub(crate) struct Inner {
     http: reqwest::Client,
     base_url: String,
+    /// `host:port` of the base URL, for error messages.
+    host: String,
+    /// `None` with a caller's `http_client`, whose setting is unknown.
+    connect_timeout: Option<Duration>,
+    max_response_body_size: usize,
+    max_error_body_size: usize,
     /// Authorization (marked sensitive), user agent and the caller's extra headers.
     headers: HeaderMap,
     timeout: Duration,
@@ -98,6 +109,8 @@ impl fmt::Debug for Client {
             .field("api_key", &"<redacted>")
             .field("timeout", &inner.timeout)
             .field("stream_idle_timeout", &inner.stream_idle_timeout)
+            .field("max_response_body_size", &inner.max_response_body_size)
+            .field("max_error_body_size", &inner.max_error_body_size)
             .field("retry", &inner.retry)
             .field("environment", &inner.environment)
             .field("contact_id", &inner.contact_id)
@@ -142,15 +155,19 @@ impl Client {
         self.inner.environment.as_deref()
     }
 
-    /// Runs one operation: builds the per-call generated client, retries per
-    /// policy, translates errors, and traces each attempt.
+    /// Runs one operation: builds the per-call generated client, bounds the
+    /// response bodies, retries per policy, translates errors, and traces each
+    /// attempt.
     ///
     /// `call` sends one attempt with the generated client. `Ok(None)` means the
     /// service answered 204 No Content. `decode` re-reads a body the generated
-    /// code failed to decode, to report where it went wrong.
+    /// code failed to decode, to report where it went wrong. `kind` says what
+    /// may be resent (see [`retry::RETRY_TABLE`]).
+    #[allow(clippy::too_many_arguments)]
     pub(crate) async fn execute<T, E, F, Fut>(
         &self,
         operation: &'static str,
+        kind: Operation,
         options: &CallOptions,
         accept: &'static str,
         decode: Redecode,
@@ -161,12 +178,21 @@ impl Client {
         F: FnMut(orq_api::Client) -> Fut,
         Fut: Future<Output = Result<orq_api::ResponseValue<T>, orq_api::Error<E>>>,
     {
+        // Without a runtime, reqwest would panic deep inside; say so plainly.
+        tokio::runtime::Handle::try_current().map_err(|_| Error::NoRuntime)?;
         let streaming = accept == "text/event-stream";
         let timeout = options.timeout.unwrap_or(self.inner.timeout);
         let headers = self.call_headers(options, accept)?;
         let policy = options.retry.as_ref().unwrap_or(&self.inner.retry);
+        let transport =
+            Transport { host: &self.inner.host, timeout, connect_timeout: self.inner.connect_timeout };
+        let limits = BodyLimits {
+            operation,
+            success: (!streaming).then_some(self.inner.max_response_body_size),
+            error: self.inner.max_error_body_size,
+        };
         let span = tracing::info_span!("orq", operation);
-        retry::run(policy, |attempt| {
+        retry::run(policy, kind, |attempt| {
             let observed = Arc::new(Mutex::new(None::<(StatusCode, HeaderMap)>));
             let sink = observed.clone();
             let api = orq_api::Client::new_with_client(
@@ -181,6 +207,7 @@ impl Client {
                         *sink.lock().unwrap_or_else(|e| e.into_inner()) =
                             Some((response.status(), response.headers().clone()));
                     })),
+                    map_response: Some(Arc::new(move |response| body::bounded(response, limits))),
                 },
             );
             let sent = call(api);
@@ -192,7 +219,7 @@ impl Client {
                 let timed = tokio::time::timeout(timeout, async {
                     let result = sent.await;
                     let meta = take_meta();
-                    (translate(operation, result, meta.as_ref(), timeout, decode).await, meta)
+                    (translate(operation, result, meta.as_ref(), transport, decode).await, meta)
                 });
                 let (outcome, meta) = match timed.await {
                     Ok(done) => done,
@@ -243,7 +270,7 @@ async fn translate<T, E>(
     operation: &'static str,
     result: Result<orq_api::ResponseValue<T>, orq_api::Error<E>>,
     meta: Option<&(StatusCode, HeaderMap)>,
-    timeout: Duration,
+    transport: Transport<'_>,
     decode: Redecode,
 ) -> Result<Option<orq_api::ResponseValue<T>>, Failure>
 where
@@ -256,7 +283,8 @@ where
         Err(Gen::UnexpectedResponse(response)) => {
             let status = response.status();
             let headers = response.headers().clone();
-            let body = response.bytes().await.map_err(|e| error::from_reqwest(e, Some(timeout)))?;
+            // Bounded by `body::bounded`: at most the error body limit is read.
+            let body = response.bytes().await.map_err(|e| error::from_reqwest(e, transport))?;
             Err(Failure::answered(error::api_error(status, &headers, &body), &headers))
         }
         Err(Gen::ErrorResponse(value)) => {
@@ -281,11 +309,11 @@ where
                 .into())
         }
         Err(Gen::CommunicationError(e) | Gen::InvalidUpgrade(e)) => {
-            Err(error::from_reqwest(e, Some(timeout)).into())
+            Err(error::from_reqwest(e, transport).into())
         }
-        // The service answered and then the body broke: it has done the work (and
-        // may bill it), so sending the request again is not safe.
-        Err(Gen::ResponseBodyError(e)) => Err(Failure::final_(error::from_reqwest(e, Some(timeout)))),
+        // The service answered and then the body broke (or went over its limit):
+        // it has done the work, which the retry table takes into account.
+        Err(Gen::ResponseBodyError(e)) => Err(Failure::after_success(error::from_reqwest(e, transport))),
         Err(Gen::InvalidRequest(message) | Gen::Custom(message)) => {
             Err(Error::InvalidRequest(message).into())
         }
@@ -383,6 +411,8 @@ pub struct ClientBuilder {
     timeout: Duration,
     connect_timeout: Duration,
     stream_idle_timeout: Option<Duration>,
+    max_response_body_size: usize,
+    max_error_body_size: usize,
     retry: RetryPolicy,
     http: Option<reqwest::Client>,
     user_agent: String,
@@ -399,6 +429,8 @@ impl Default for ClientBuilder {
             timeout: DEFAULT_TIMEOUT,
             connect_timeout: DEFAULT_CONNECT_TIMEOUT,
             stream_idle_timeout: Some(DEFAULT_STREAM_IDLE_TIMEOUT),
+            max_response_body_size: DEFAULT_MAX_RESPONSE_BODY_SIZE,
+            max_error_body_size: DEFAULT_MAX_ERROR_BODY_SIZE,
             retry: RetryPolicy::default(),
             http: None,
             user_agent: concat!("orq-rs/", env!("CARGO_PKG_VERSION")).to_string(),
@@ -471,6 +503,24 @@ impl ClientBuilder {
         self
     }
 
+    /// The largest response body `invoke`, `get_config` and `list` read, in
+    /// bytes (default [`DEFAULT_MAX_RESPONSE_BODY_SIZE`], 32 MiB). A larger
+    /// body fails with [`Error::BodyTooLarge`] after reading at most this
+    /// much (at once when its declared length is larger), and is not retried.
+    /// The body is decompressed first: the limit applies to the decoded size.
+    pub fn max_response_body_size(mut self, bytes: usize) -> Self {
+        self.max_response_body_size = bytes;
+        self
+    }
+
+    /// How much of an error response's body is read, in bytes (default
+    /// [`DEFAULT_MAX_ERROR_BODY_SIZE`], 64 KiB). The rest is never read: the
+    /// connection is closed instead. [`Error::Api`] keeps the start of what was read.
+    pub fn max_error_body_size(mut self, bytes: usize) -> Self {
+        self.max_error_body_size = bytes;
+        self
+    }
+
     /// The default retry policy (see [`RetryPolicy`]).
     pub fn retry(mut self, policy: RetryPolicy) -> Self {
         self.retry = policy;
@@ -522,10 +572,23 @@ impl ClientBuilder {
             return Err(Error::InvalidRequest("the API key is empty".into()));
         }
         let base_url = self.base_url.trim_end_matches('/').to_string();
-        match reqwest::Url::parse(&base_url) {
-            Ok(url) if matches!(url.scheme(), "http" | "https") && url.has_host() => {}
+        let host = match reqwest::Url::parse(&base_url) {
+            Ok(url) if matches!(url.scheme(), "http" | "https") && url.has_host() => {
+                // Paths are appended to the base URL as text: a query or fragment
+                // would swallow them.
+                if url.query().is_some() || url.fragment().is_some() || base_url.contains(['?', '#']) {
+                    return Err(Error::InvalidRequest(format!(
+                        "base URL `{base_url}` has a query or fragment; give the service's root URL"
+                    )));
+                }
+                let host = url.host_str().unwrap_or_default();
+                match url.port_or_known_default() {
+                    Some(port) => format!("{host}:{port}"),
+                    None => host.to_string(),
+                }
+            }
             _ => return Err(Error::InvalidRequest(format!("base URL `{base_url}` is not an http(s) URL"))),
-        }
+        };
 
         let mut headers = HeaderMap::new();
         let mut auth = header_value("API key", &format!("Bearer {}", key.expose()))?;
@@ -538,17 +601,24 @@ impl ClientBuilder {
             headers.insert(name, header_value("default header", value)?);
         }
 
-        let http = match self.http {
-            Some(http) => http,
-            None => reqwest::Client::builder()
-                .connect_timeout(self.connect_timeout)
-                .build()
-                .map_err(|e| Error::InvalidRequest(format!("could not build the HTTP client: {e}")))?,
+        let (http, connect_timeout) = match self.http {
+            Some(http) => (http, None),
+            None => {
+                let http = reqwest::Client::builder()
+                    .connect_timeout(self.connect_timeout)
+                    .build()
+                    .map_err(|e| Error::InvalidRequest(format!("could not build the HTTP client: {e}")))?;
+                (http, Some(self.connect_timeout))
+            }
         };
         Ok(Client {
             inner: Arc::new(Inner {
                 http,
                 base_url,
+                host,
+                connect_timeout,
+                max_response_body_size: self.max_response_body_size,
+                max_error_body_size: self.max_error_body_size,
                 headers,
                 timeout: self.timeout,
                 stream_idle_timeout: self.stream_idle_timeout,

@@ -15,6 +15,7 @@ use serde_json::{Map, Value};
 
 use crate::client::{CallOptions, Client, call_options, redecode};
 use crate::error::Error;
+use crate::retry::Operation;
 use crate::stream::ChunkStream;
 use orq_api::ResponseValue;
 
@@ -162,6 +163,7 @@ impl<'c> ListRequest<'c> {
         self.client
             .execute(
                 "list",
+                Operation::Read,
                 &self.options,
                 "application/json",
                 redecode::<DeploymentList>,
@@ -394,10 +396,17 @@ impl DeploymentCall<'_, GetConfig> {
     pub async fn send(self) -> Result<Option<DeploymentConfig>, Error> {
         let body = self.wire_body(false)?;
         self.client
-            .execute("get_config", &self.options, "application/json", redecode::<DeploymentConfig>, |api| {
-                let body = &body;
-                async move { api.deployments_get_config(body).await }
-            })
+            .execute(
+                "get_config",
+                Operation::Read,
+                &self.options,
+                "application/json",
+                redecode::<DeploymentConfig>,
+                |api| {
+                    let body = &body;
+                    async move { api.deployments_get_config(body).await }
+                },
+            )
             .await
             .map(|value| value.map(ResponseValue::into_inner))
     }
@@ -408,10 +417,17 @@ impl DeploymentCall<'_, Invoke> {
     pub async fn send(self) -> Result<Option<InvokeResponse>, Error> {
         let body = self.wire_body(false)?;
         self.client
-            .execute("invoke", &self.options, "application/json", redecode::<InvokeResponse>, |api| {
-                let body = &body;
-                async move { api.deployments_invoke(None, None, body).await }
-            })
+            .execute(
+                "invoke",
+                Operation::Generate,
+                &self.options,
+                "application/json",
+                redecode::<InvokeResponse>,
+                |api| {
+                    let body = &body;
+                    async move { api.deployments_invoke(None, None, body).await }
+                },
+            )
             .await
             .map(|value| value.map(ResponseValue::into_inner))
     }
@@ -428,6 +444,7 @@ impl DeploymentCall<'_, StreamOp> {
             .client
             .execute(
                 "stream",
+                Operation::Generate,
                 &self.options,
                 "text/event-stream",
                 |_, _| None,
