@@ -858,6 +858,119 @@ async fn table_final_statuses_are_never_resent() {
 }
 
 // ---------------------------------------------------------------------------
+// 3c. Bounded memory: body limits against hostile sizes
+// ---------------------------------------------------------------------------
+
+const GIB: u64 = 1 << 30;
+const MIB: usize = 1 << 20;
+
+/// What a client could have buffered besides the limit: the socket buffers
+/// between the two ends. A client that read the whole body would have let the
+/// server write all of it.
+const IN_FLIGHT: u64 = 32 << 20;
+
+#[tokio::test]
+async fn a_1_gib_invoke_body_fails_with_the_limit_error_after_reading_the_limit() {
+    let flood = Reply::Flood { status: 200, bytes: GIB, declare_length: false };
+    let server = Server::start(vec![flood.clone(), flood]).await;
+    let result = bounded("invoke", client(&server).deployments().invoke("bot").send()).await;
+    match &result {
+        Err(Error::BodyTooLarge { what: "invoke", limit }) => {
+            assert_eq!(*limit, orq::DEFAULT_MAX_RESPONSE_BODY_SIZE)
+        }
+        other => panic!("{other:?}"),
+    }
+    let text = result.unwrap_err().to_string();
+    assert!(text.contains("max_response_body_size") && text.contains("33554432"), "{text}");
+    assert_eq!(server.count(), 1, "a body over the limit is not retried");
+    let written = server.flooded();
+    assert!(written < orq::DEFAULT_MAX_RESPONSE_BODY_SIZE as u64 + IN_FLIGHT, "{written} bytes written");
+}
+
+#[tokio::test]
+async fn a_declared_length_over_the_limit_fails_before_the_body_is_read() {
+    let flood = Reply::Flood { status: 200, bytes: GIB, declare_length: true };
+    let server = Server::start(vec![flood]).await;
+    let client = builder(&server).max_response_body_size(MIB).build().unwrap();
+    let result = bounded("list", client.deployments().list().send()).await;
+    assert!(matches!(result, Err(Error::BodyTooLarge { what: "list", limit: MIB })), "{result:?}");
+    assert!(server.flooded() < MIB as u64 + IN_FLIGHT, "{} bytes written", server.flooded());
+}
+
+#[tokio::test]
+async fn the_body_limit_is_configurable_and_exact() {
+    let body = config_body();
+    let server = Server::start(vec![Reply::json(200, body.clone()), Reply::json(200, body.clone())]).await;
+    let fits = builder(&server).max_response_body_size(body.len()).build().unwrap();
+    assert!(matches!(fits.deployments().get_config("bot").send().await, Ok(Some(_))));
+    let small = builder(&server).max_response_body_size(body.len() - 1).build().unwrap();
+    let result = small.deployments().get_config("bot").send().await;
+    assert!(matches!(result, Err(Error::BodyTooLarge { what: "get_config", .. })), "{result:?}");
+    assert_eq!(server.count(), 2);
+}
+
+#[tokio::test]
+async fn a_1_gib_error_body_is_cut_and_its_start_kept() {
+    for (status, declare_length) in [(400, false), (503, true)] {
+        let flood = Reply::Flood { status, bytes: GIB, declare_length };
+        let server = Server::start(vec![flood]).await;
+        let client = builder(&server).retry(RetryPolicy::none()).build().unwrap();
+        let result = bounded("invoke", client.deployments().invoke("bot").send()).await;
+        match result {
+            Err(Error::Api { status: got, body, .. }) => {
+                assert_eq!(got.as_u16(), status);
+                assert!(body.starts_with("7777") && body.ends_with('…'), "{}", &body[..40]);
+            }
+            other => panic!("{other:?}"),
+        }
+        let written = server.flooded();
+        assert!(written < orq::DEFAULT_MAX_ERROR_BODY_SIZE as u64 + IN_FLIGHT, "{written} bytes written");
+    }
+}
+
+#[tokio::test]
+async fn a_1_gib_error_body_of_a_stream_is_cut_too() {
+    let flood = Reply::Flood { status: 500, bytes: GIB, declare_length: false };
+    let server = Server::start(vec![flood]).await;
+    let client = builder(&server).max_error_body_size(1024).build().unwrap();
+    let result = bounded("stream", client.deployments().stream("bot").send()).await;
+    assert_api(result.map(|_| ()), 500);
+    assert!(server.flooded() < 1024 + IN_FLIGHT, "{} bytes written", server.flooded());
+}
+
+fn gzip(text: &str) -> Vec<u8> {
+    use std::io::Write;
+    let mut encoder = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::default());
+    encoder.write_all(text.as_bytes()).unwrap();
+    encoder.finish().unwrap()
+}
+
+#[tokio::test]
+async fn gzip_responses_are_decoded_and_accept_encoding_is_sent() {
+    let compressed =
+        Reply::json(200, String::new()).header("content-encoding", "gzip").body(gzip(&invoke_body()));
+    let server = Server::start(vec![compressed]).await;
+    let out = client(&server).deployments().invoke("bot").send().await;
+    assert_eq!(out.unwrap().unwrap().text(), Some("Hello"));
+    let accepted = server.requests()[0].header("accept-encoding").unwrap_or_default().to_string();
+    for encoding in ["gzip", "br", "zstd"] {
+        assert!(accepted.contains(encoding), "{accepted}");
+    }
+}
+
+#[tokio::test]
+async fn the_body_limit_applies_to_the_decompressed_size() {
+    // 64 MiB of JSON whitespace compresses to about 64 KiB.
+    let bomb = format!("{}{}", " ".repeat(64 * MIB), invoke_body());
+    let compressed = gzip(&bomb);
+    assert!(compressed.len() < MIB);
+    let reply = Reply::json(200, String::new()).header("content-encoding", "gzip").body(compressed);
+    let server = Server::start(vec![reply]).await;
+    let result = bounded("invoke", client(&server).deployments().invoke("bot").send()).await;
+    assert!(matches!(result, Err(Error::BodyTooLarge { what: "invoke", .. })), "{result:?}");
+}
+
+// ---------------------------------------------------------------------------
 // 4. max_elapsed_time
 // ---------------------------------------------------------------------------
 
@@ -1550,6 +1663,14 @@ mod scripted {
         Hang,
         /// Read the request and close the connection without answering.
         Hangup,
+        /// Answer `status` with a body of `bytes` bytes, generated as the
+        /// client reads it (never held in memory), chunked or with its length
+        /// declared. The bytes written are counted in [`Server::flooded`].
+        Flood {
+            status: u16,
+            bytes: u64,
+            declare_length: bool,
+        },
     }
 
     impl Reply {
@@ -1634,6 +1755,7 @@ mod scripted {
         connections: AtomicUsize,
         close_first: usize,
         closed: mpsc::UnboundedSender<usize>,
+        flooded: std::sync::atomic::AtomicU64,
     }
 
     impl Shared {
@@ -1685,6 +1807,7 @@ mod scripted {
                 connections: AtomicUsize::new(0),
                 close_first: connections,
                 closed: closed_tx,
+                flooded: std::sync::atomic::AtomicU64::new(0),
             });
             let accept = tokio::spawn({
                 let shared = shared.clone();
@@ -1720,6 +1843,12 @@ mod scripted {
         }
 
         /// Connections accepted so far.
+        /// Body bytes written by [`Reply::Flood`] answers before the client
+        /// stopped reading (and closed the connection) or the body ended.
+        pub fn flooded(&self) -> u64 {
+            self.shared.flooded.load(Ordering::SeqCst)
+        }
+
         pub fn connections(&self) -> usize {
             self.shared.connections.load(Ordering::SeqCst)
         }
@@ -1751,6 +1880,10 @@ mod scripted {
             let (index, reply) = shared.record(request);
             let response = match reply {
                 Reply::Hangup => return,
+                Reply::Flood { status, bytes, declare_length } => {
+                    flood(&mut write, &shared, status, bytes, declare_length).await;
+                    return;
+                }
                 Reply::Hang => {
                     wait_closed(&mut read).await;
                     let _ = shared.closed.send(index);
@@ -1776,6 +1909,47 @@ mod scripted {
                     return;
                 }
             }
+        }
+    }
+
+    /// Writes a `bytes`-long body piece by piece, counting what was written,
+    /// until it is all written or the client goes away.
+    async fn flood(
+        write: &mut OwnedWriteHalf,
+        shared: &Shared,
+        status: u16,
+        bytes: u64,
+        declare_length: bool,
+    ) {
+        let framing = if declare_length {
+            format!("content-length: {bytes}")
+        } else {
+            "transfer-encoding: chunked".to_string()
+        };
+        let head = format!("HTTP/1.1 {status} Flood\r\ncontent-type: application/json\r\n{framing}\r\n\r\n");
+        if write.write_all(head.as_bytes()).await.is_err() {
+            return;
+        }
+        let piece = vec![b'7'; 64 * 1024];
+        let mut left = bytes;
+        while left > 0 {
+            let n = left.min(piece.len() as u64) as usize;
+            let sent = if declare_length {
+                write.write_all(&piece[..n]).await
+            } else {
+                let mut framed = format!("{n:x}\r\n").into_bytes();
+                framed.extend_from_slice(&piece[..n]);
+                framed.extend_from_slice(b"\r\n");
+                write.write_all(&framed).await
+            };
+            if sent.is_err() {
+                return;
+            }
+            shared.flooded.fetch_add(n as u64, Ordering::SeqCst);
+            left -= n as u64;
+        }
+        if !declare_length {
+            let _ = write.write_all(b"0\r\n\r\n").await;
         }
     }
 
