@@ -1293,6 +1293,11 @@ fn building_without_a_key_or_with_a_bad_url_fails() {
         let message = expect_invalid(sdk_builder().api_key(KEY).base_url(url).build());
         assert!(message.contains("base URL"), "{url}: {message}");
     }
+    // Paths are appended to the base URL: a query or fragment would swallow them.
+    for url in ["https://my.orq.ai?region=eu", "https://my.orq.ai/#top", "http://proxy/orq?", "http://h/#"] {
+        let message = expect_invalid(sdk_builder().api_key(KEY).base_url(url).build());
+        assert!(message.contains("query or fragment"), "{url}: {message}");
+    }
     expect_invalid(sdk_builder().api_key(KEY).default_header("bad header", "v").build());
     expect_invalid(sdk_builder().api_key(KEY).user_agent("line\nbreak").build());
     // A trailing slash is fine and does not double up in paths.
@@ -1740,4 +1745,24 @@ mod logs {
             BUFFER.with(|buffer| buffer.borrow_mut().take());
         }
     }
+}
+
+// ------------------------------------------------------------ runtimes
+
+#[test]
+fn a_call_outside_tokio_is_a_clear_error() {
+    let client = sdk_builder().api_key(KEY).base_url("http://127.0.0.1:9").build().unwrap();
+    let result = futures::executor::block_on(client.deployments().invoke("k").send());
+    match result {
+        Err(error @ Error::NoRuntime) => assert!(error.to_string().contains("Tokio runtime"), "{error}"),
+        other => panic!("{other:?}"),
+    }
+}
+
+#[test]
+#[should_panic(expected = "timers are disabled")]
+fn a_call_on_a_runtime_without_timers_panics_as_documented() {
+    let runtime = tokio::runtime::Builder::new_current_thread().enable_io().build().unwrap();
+    let client = sdk_builder().api_key(KEY).base_url("http://127.0.0.1:9").build().unwrap();
+    let _ = runtime.block_on(client.deployments().list().send());
 }

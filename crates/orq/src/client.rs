@@ -69,6 +69,17 @@ impl<S: Into<String>> From<S> for ApiKey {
 /// Cheap to clone (an `Arc` inside): clones share one connection pool and
 /// configuration. `Send + Sync`, so one client can serve a whole program.
 ///
+/// Calls run on a Tokio 1.x runtime with its I/O and time drivers enabled
+/// (`#[tokio::main]` enables both). A call made outside any Tokio runtime
+/// fails with [`Error::NoRuntime`].
+///
+/// # Panics
+///
+/// A call on a Tokio runtime built without the time driver (no
+/// `enable_time`/`enable_all`) panics with Tokio's "timers are disabled"
+/// message; one without the I/O driver with "IO is disabled". Both are
+/// configuration mistakes that show on the first call.
+///
 /// ```no_run
 /// # async fn run() -> Result<(), orq::Error> {
 /// let client = orq::Client::from_env()?; // reads ORQ_API_KEY
