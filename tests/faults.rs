@@ -675,7 +675,7 @@ async fn full_backlog() -> (String, tokio::net::TcpListener, Vec<tokio::net::Tcp
     let mut held = Vec::new();
     // Fill the queue; the connect that finds it full does not complete.
     loop {
-        match tokio::time::timeout(ms(200), tokio::net::TcpStream::connect(addr)).await {
+        match tokio::time::timeout(ms(500), tokio::net::TcpStream::connect(addr)).await {
             Ok(Ok(stream)) => held.push(stream),
             _ => break,
         }
