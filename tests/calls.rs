@@ -135,7 +135,22 @@ async fn a_per_call_base_url_replaces_the_clients() {
 
     // Without it the client's own URL is used.
     let refused = client.deployments().list().send().await.expect_err("nothing listens");
-    assert!(matches!(refused, Error::Connection(_)), "{refused:?}");
+    assert!(matches!(refused, Error::Connect { .. }), "{refused:?}");
+    assert!(refused.to_string().contains(&format!("127.0.0.1:{port}")), "names the client's host: {refused}");
+
+    // A per-call URL where nothing listens names that host, not the client's.
+    let elsewhere = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+    let refused = client
+        .deployments()
+        .list()
+        .base_url(format!("http://127.0.0.1:{elsewhere}"))
+        .send()
+        .await
+        .expect_err("nothing listens there either");
+    assert!(
+        refused.to_string().contains(&format!("127.0.0.1:{elsewhere}")),
+        "names the call's host: {refused}"
+    );
 
     // A bad one is caught before sending, as the client builder would.
     for url in ["not a url", "ftp://example.com", "http://"] {

@@ -13,7 +13,7 @@ use std::time::{Duration, Instant};
 
 use futures::StreamExt;
 use orq::types::StreamChunk;
-use orq::{ChunkStream, Client, ClientBuilder, Error, RetryPolicy, StreamError};
+use orq::{ChunkStream, Client, ClientBuilder, ConnectionCause, Error, RetryPolicy, StreamError};
 use serde_json::{Value, json};
 
 use capture::capture;
@@ -235,11 +235,11 @@ async fn retry_gives_up_after_three_503s_with_the_last_error() {
 #[tokio::test]
 async fn retry_each_default_retryable_status() {
     const CODES: [u16; 6] = [408, 429, 500, 502, 503, 504];
-    let script = CODES.iter().flat_map(|&code| [status(code), Reply::json(200, invoke_body())]).collect();
+    let script = CODES.iter().flat_map(|&code| [status(code), Reply::json(200, config_body())]).collect();
     let server = Server::start(script).await;
     let client = client(&server);
     for (i, code) in CODES.into_iter().enumerate() {
-        let out = client.deployments().invoke("bot").send().await;
+        let out = client.deployments().get_config("bot").send().await;
         assert!(matches!(out, Ok(Some(_))), "{code}: {out:?}");
         assert_eq!(server.count(), 2 * (i + 1), "status {code} should be retried once");
     }
@@ -297,15 +297,26 @@ async fn retry_per_call_policy_overrides_the_clients() {
 #[tokio::test]
 async fn retry_custom_status_list_replaces_the_default() {
     let policy = fast().retry_on_status([418]);
-    let server = Server::start(vec![status(418), Reply::json(200, invoke_body())]).await;
-    let out = client(&server).deployments().invoke("bot").retry(policy.clone()).send().await;
+    let server = Server::start(vec![status(418), Reply::json(200, config_body())]).await;
+    let out = client(&server).deployments().get_config("bot").retry(policy.clone()).send().await;
     assert!(matches!(out, Ok(Some(_))), "{out:?}");
     assert_eq!(server.count(), 2);
 
     // 503 is no longer in the list.
-    let server = Server::start(vec![status(503), Reply::json(200, invoke_body())]).await;
-    assert_api(client(&server).deployments().invoke("bot").retry(policy).send().await, 503);
+    let server = Server::start(vec![status(503), Reply::json(200, config_body())]).await;
+    assert_api(client(&server).deployments().get_config("bot").retry(policy.clone()).send().await, 503);
     assert_eq!(server.count(), 1);
+
+    // A listed status other than 408, 429 and 503 may mean the generation
+    // started: invoke resends it only when duplicates are allowed.
+    let server = Server::start(vec![status(418), Reply::json(200, invoke_body())]).await;
+    assert_api(client(&server).deployments().invoke("bot").retry(policy.clone()).send().await, 418);
+    assert_eq!(server.count(), 1);
+    let server = Server::start(vec![status(418), Reply::json(200, invoke_body())]).await;
+    let policy = policy.allow_duplicate_generations(true);
+    let out = client(&server).deployments().invoke("bot").retry(policy).send().await;
+    assert!(matches!(out, Ok(Some(_))), "{out:?}");
+    assert_eq!(server.count(), 2);
 }
 
 #[tokio::test]
@@ -375,7 +386,7 @@ async fn retry_works_for_get_config_with_identical_bodies() {
 
 #[tokio::test]
 async fn retry_works_for_invoke_with_identical_bodies() {
-    let server = Server::start(vec![status(500), status(503), Reply::json(200, invoke_body())]).await;
+    let server = Server::start(vec![status(429), status(503), Reply::json(200, invoke_body())]).await;
     let out = client(&server)
         .deployments()
         .invoke("bot")
@@ -544,13 +555,16 @@ async fn connection_refused_is_retried_then_reported() {
     let (log, _guard) = capture();
     let started = Instant::now();
     let result = client_for(&url, fast()).deployments().invoke("bot").send().await;
-    assert!(matches!(result, Err(Error::Connection(_))), "{result:?}");
+    assert!(matches!(&result, Err(Error::Connect { cause: ConnectionCause::Refused, .. })), "{result:?}");
     assert!(started.elapsed() < Duration::from_secs(2), "took {:?}", started.elapsed());
     assert_eq!(log.count("orq request failed"), 3, "{:?}", log.messages());
     assert_eq!(log.count("retrying"), 2);
     // The error names neither the key nor (since `without_url`) the URL.
     let text = format!("{}", result.unwrap_err());
     assert!(!text.contains("test-key"), "{text}");
+    // It names the host and the root cause.
+    assert!(text.contains(url.trim_start_matches("http://")), "{text}");
+    assert!(text.contains("connection refused"), "{text}");
 }
 
 #[tokio::test]
@@ -560,7 +574,7 @@ async fn connection_refused_not_retried_when_disabled() {
     let policy = slow().retry_connection_errors(false);
     let started = Instant::now();
     let result = client_for(&url, policy).deployments().list().send().await;
-    assert!(matches!(result, Err(Error::Connection(_))), "{result:?}");
+    assert!(matches!(result, Err(Error::Connect { .. })), "{result:?}");
     assert!(started.elapsed() < Duration::from_secs(2), "took {:?}", started.elapsed());
     assert_eq!(log.count("orq request failed"), 1, "{:?}", log.messages());
     assert_eq!(log.count("retrying"), 0);
@@ -571,16 +585,16 @@ async fn connection_refused_on_every_operation() {
     let (_socket, url) = refusing_port();
     let client = client_for(&url, RetryPolicy::none());
     let d = client.deployments();
-    assert!(matches!(d.list().send().await, Err(Error::Connection(_))));
-    assert!(matches!(d.get_config("bot").send().await, Err(Error::Connection(_))));
-    assert!(matches!(d.invoke("bot").send().await, Err(Error::Connection(_))));
-    assert!(matches!(d.stream("bot").send().await, Err(Error::Connection(_))));
+    assert!(matches!(d.list().send().await, Err(Error::Connect { .. })));
+    assert!(matches!(d.get_config("bot").send().await, Err(Error::Connect { .. })));
+    assert!(matches!(d.invoke("bot").send().await, Err(Error::Connect { .. })));
+    assert!(matches!(d.stream("bot").send().await, Err(Error::Connect { .. })));
 }
 
 #[tokio::test]
-async fn connection_closed_without_an_answer_is_retried() {
-    let server = Server::start(vec![Reply::Hangup, Reply::Hangup, Reply::json(200, invoke_body())]).await;
-    let out = client(&server).deployments().invoke("bot").send().await;
+async fn connection_closed_without_an_answer_is_retried_for_get_config() {
+    let server = Server::start(vec![Reply::Hangup, Reply::Hangup, Reply::json(200, config_body())]).await;
+    let out = client(&server).deployments().get_config("bot").send().await;
     assert!(matches!(out, Ok(Some(_))), "{out:?}");
     assert_eq!(server.count(), 3);
     assert_same_bodies(&server);
@@ -589,14 +603,17 @@ async fn connection_closed_without_an_answer_is_retried() {
 #[tokio::test]
 async fn connection_closed_every_time_is_a_connection_error() {
     let server = Server::start(vec![Reply::Hangup; 4]).await;
-    let result = client(&server).deployments().invoke("bot").send().await;
-    assert!(matches!(result, Err(Error::Connection(_))), "{result:?}");
+    let result = client(&server).deployments().list().send().await;
+    assert!(matches!(&result, Err(Error::Connection { cause: ConnectionCause::Closed, .. })), "{result:?}");
+    let text = result.unwrap_err().to_string();
+    assert!(text.contains("closed before the response"), "{text}");
+    assert!(text.contains(server.url().trim_start_matches("http://")), "{text}");
     assert_eq!(server.count(), 3);
 
     let server = Server::start(vec![Reply::Hangup; 4]).await;
     let policy = fast().retry_connection_errors(false);
-    let result = client(&server).deployments().invoke("bot").retry(policy).send().await;
-    assert!(matches!(result, Err(Error::Connection(_))), "{result:?}");
+    let result = client(&server).deployments().list().retry(policy).send().await;
+    assert!(matches!(result, Err(Error::Connection { .. })), "{result:?}");
     assert_eq!(server.count(), 1);
 }
 
@@ -617,8 +634,340 @@ async fn connection_closed_mid_body_of_a_200_is_not_replayed() {
     let cut = Reply::json(200, invoke_body()).end(End::Abort);
     let server = Server::start(vec![cut, Reply::json(200, invoke_body())]).await;
     let out = client(&server).deployments().invoke("bot").send().await;
-    assert!(matches!(out, Err(Error::Connection(_))), "{out:?}");
+    assert!(matches!(out, Err(Error::Connection { .. })), "{out:?}");
     assert_eq!(server.count(), 1);
+}
+
+// ---------------------------------------------------------------------------
+// 3b. The retry table (`orq::retry::RETRY_TABLE`): one test per row, each for
+//     an operation that reads and one that starts a generation
+// ---------------------------------------------------------------------------
+
+/// A server whose every connection gets a plain-HTTP answer and is closed:
+/// a TLS client fails its handshake. Returns the URL and the count of
+/// connections accepted.
+async fn plain_server_for_tls() -> (String, std::sync::Arc<std::sync::atomic::AtomicUsize>) {
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    capture::init();
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let url = format!("https://{}", listener.local_addr().unwrap());
+    let accepted = std::sync::Arc::new(AtomicUsize::new(0));
+    let count = accepted.clone();
+    tokio::spawn(async move {
+        while let Ok((mut socket, _)) = listener.accept().await {
+            count.fetch_add(1, Ordering::SeqCst);
+            let mut hello = [0u8; 512];
+            let _ = socket.read(&mut hello).await;
+            let _ = socket.write_all(b"HTTP/1.1 400 Bad Request\r\ncontent-length: 0\r\n\r\n").await;
+        }
+    });
+    (url, accepted)
+}
+
+/// A listening port whose accept queue is full: a new connection is never
+/// completed, so connecting times out. The returned values keep it so.
+async fn full_backlog() -> (String, tokio::net::TcpListener, Vec<tokio::net::TcpStream>) {
+    let socket = tokio::net::TcpSocket::new_v4().unwrap();
+    socket.bind("127.0.0.1:0".parse().unwrap()).unwrap();
+    let addr = socket.local_addr().unwrap();
+    let listener = socket.listen(1).unwrap();
+    let mut held = Vec::new();
+    // Fill the queue; the connect that finds it full does not complete.
+    loop {
+        match tokio::time::timeout(ms(500), tokio::net::TcpStream::connect(addr)).await {
+            Ok(Ok(stream)) => held.push(stream),
+            _ => break,
+        }
+        assert!(held.len() < 64, "the accept queue never filled");
+    }
+    (format!("http://{addr}"), listener, held)
+}
+
+#[tokio::test]
+async fn table_not_connected_refused_is_retried_for_every_operation() {
+    let (_socket, url) = refusing_port();
+    for operation in ["list", "invoke"] {
+        let (log, _guard) = capture();
+        let d = client_for(&url, fast());
+        let result = match operation {
+            "list" => d.deployments().list().send().await.map(|_| ()),
+            _ => d.deployments().invoke("bot").send().await.map(|_| ()),
+        };
+        assert!(matches!(result, Err(Error::Connect { cause: ConnectionCause::Refused, .. })), "{result:?}");
+        assert_eq!(log.count("orq request failed"), 3, "{operation}: {:?}", log.messages());
+    }
+}
+
+#[tokio::test]
+async fn table_not_connected_tls_failure_is_retried_for_every_operation() {
+    let (url, accepted) = plain_server_for_tls().await;
+    let client = client_for(&url, fast());
+    let result = client.deployments().invoke("bot").send().await;
+    assert!(matches!(&result, Err(Error::Connect { cause: ConnectionCause::Tls, .. })), "{result:?}");
+    let text = result.unwrap_err().to_string();
+    assert!(text.contains("TLS handshake failed"), "{text}");
+    assert_eq!(accepted.load(std::sync::atomic::Ordering::SeqCst), 3);
+    let result = client.deployments().list().send().await;
+    assert!(matches!(&result, Err(Error::Connect { cause: ConnectionCause::Tls, .. })), "{result:?}");
+    assert_eq!(accepted.load(std::sync::atomic::Ordering::SeqCst), 6);
+}
+
+#[tokio::test]
+async fn table_not_connected_connect_timeout_is_its_own_error_and_retried() {
+    let (url, _listener, _held) = full_backlog().await;
+    let (log, _guard) = capture();
+    let http =
+        reqwest::Client::builder().no_proxy().tls_certs_only([]).connect_timeout(ms(100)).build().unwrap();
+    let client = Client::builder().api_key("test-key").base_url(&url).retry(fast()).http_client(http);
+    let client = client.timeout(Duration::from_secs(60)).build().unwrap();
+    let result = bounded("invoke", client.deployments().invoke("bot").send()).await;
+    assert!(matches!(result, Err(Error::ConnectTimeout { .. })), "{result:?}");
+    assert_eq!(log.count("orq request failed"), 3, "{:?}", log.messages());
+    let text = result.unwrap_err().to_string();
+    assert!(text.contains("connecting to 127.0.0.1:") && text.contains("timed out"), "{text}");
+
+    // The SDK's own transport reports the connect timeout it was given.
+    let client = Client::builder().api_key("test-key").base_url(&url).no_retries();
+    let client = client.connect_timeout(ms(100)).build().unwrap();
+    let result = bounded("list", client.deployments().list().send()).await;
+    assert!(matches!(result, Err(Error::ConnectTimeout { after: Some(after), .. }) if after == ms(100)));
+}
+
+#[tokio::test]
+async fn table_declined_408_429_503_are_retried_for_every_operation() {
+    for code in [408, 429, 503] {
+        let server = Server::start(vec![
+            status(code),
+            Reply::json(200, invoke_body()),
+            status(code),
+            sse(sse_body(&TEXTS)),
+            status(code),
+            Reply::json(200, list_body()),
+        ])
+        .await;
+        let d = client(&server);
+        assert!(matches!(d.deployments().invoke("bot").send().await, Ok(Some(_))), "{code}");
+        assert_eq!(server.count(), 2, "{code}");
+        let stream = d.deployments().stream("bot").send().await.unwrap();
+        assert_eq!(bounded("stream", stream.collect_text()).await.unwrap(), TEXTS.concat());
+        assert_eq!(server.count(), 4, "{code}");
+        assert!(d.deployments().list().send().await.is_ok(), "{code}");
+        assert_eq!(server.count(), 6, "{code}");
+    }
+}
+
+#[tokio::test]
+async fn table_server_error_500_502_504_resends_reads_but_never_a_generation() {
+    for code in [500, 502, 504] {
+        let server = Server::start(vec![
+            status(code),
+            Reply::json(200, list_body()),
+            status(code),
+            Reply::json(200, config_body()),
+            status(code),
+            status(code),
+        ])
+        .await;
+        let d = client(&server);
+        assert!(d.deployments().list().send().await.is_ok(), "{code}");
+        assert_eq!(server.count(), 2, "{code}");
+        assert!(matches!(d.deployments().get_config("bot").send().await, Ok(Some(_))), "{code}");
+        assert_eq!(server.count(), 4, "{code}");
+        assert_api(d.deployments().invoke("bot").send().await, code);
+        assert_eq!(server.count(), 5, "{code}: invoke is not resent");
+        assert_api(d.deployments().stream("bot").send().await.map(|_| ()), code);
+        assert_eq!(server.count(), 6, "{code}: stream is not resent");
+    }
+}
+
+#[tokio::test]
+async fn table_server_error_resends_a_generation_when_duplicates_are_allowed() {
+    let server =
+        Server::start(vec![status(500), Reply::json(200, invoke_body()), status(502), sse(sse_body(&TEXTS))])
+            .await;
+    let policy = fast().allow_duplicate_generations(true);
+    let d = builder(&server).retry(policy).build().unwrap();
+    assert!(matches!(d.deployments().invoke("bot").send().await, Ok(Some(_))));
+    assert_eq!(server.count(), 2);
+    let stream = d.deployments().stream("bot").send().await.unwrap();
+    assert_eq!(bounded("stream", stream.collect_text()).await.unwrap(), TEXTS.concat());
+    assert_eq!(server.count(), 4);
+}
+
+#[tokio::test]
+async fn table_broken_after_sending_resends_reads_but_never_a_generation() {
+    // The server reads the whole request, then closes without answering.
+    let server =
+        Server::start(vec![Reply::Hangup, Reply::json(200, list_body()), Reply::Hangup, Reply::Hangup]).await;
+    let d = client(&server);
+    assert!(d.deployments().list().send().await.is_ok());
+    assert_eq!(server.count(), 2);
+    let result = d.deployments().invoke("bot").send().await;
+    assert!(matches!(&result, Err(Error::Connection { cause: ConnectionCause::Closed, .. })), "{result:?}");
+    assert_eq!(server.count(), 3, "a sent invoke is not resent");
+    let result = d.deployments().stream("bot").send().await;
+    assert!(matches!(&result, Err(Error::Connection { .. })), "{result:?}");
+    assert_eq!(server.count(), 4, "a sent stream is not resent");
+}
+
+#[tokio::test]
+async fn table_broken_after_sending_resends_a_generation_when_duplicates_are_allowed() {
+    let server = Server::start(vec![Reply::Hangup, Reply::json(200, invoke_body())]).await;
+    let policy = fast().allow_duplicate_generations(true);
+    let out = client(&server).deployments().invoke("bot").retry(policy).send().await;
+    assert!(matches!(out, Ok(Some(_))), "{out:?}");
+    assert_eq!(server.count(), 2);
+    assert_same_bodies(&server);
+}
+
+#[tokio::test]
+async fn table_body_broke_after_a_2xx_resends_reads_but_never_a_generation() {
+    let cut_list = Reply::json(200, list_body()).end(End::Abort);
+    let cut_invoke = Reply::json(200, invoke_body()).end(End::Abort);
+    let server =
+        Server::start(vec![cut_list, Reply::json(200, list_body()), cut_invoke.clone(), cut_invoke]).await;
+    let d = client(&server);
+    assert!(d.deployments().list().send().await.is_ok());
+    assert_eq!(server.count(), 2);
+    // Even with duplicates allowed: the answer started, so the generation ran.
+    let policy = fast().allow_duplicate_generations(true);
+    let result = d.deployments().invoke("bot").retry(policy).send().await;
+    assert!(matches!(result, Err(Error::Connection { .. })), "{result:?}");
+    assert_eq!(server.count(), 3);
+}
+
+#[tokio::test]
+async fn table_timed_out_is_never_resent() {
+    let server = Server::start(vec![Reply::Hang, Reply::json(200, list_body())]).await;
+    let result = bounded("list", client(&server).deployments().list().timeout(ms(200)).send()).await;
+    assert!(matches!(result, Err(Error::Timeout { .. })), "{result:?}");
+    server.wait_for_requests(1).await;
+    assert_eq!(server.count(), 1);
+}
+
+#[tokio::test]
+async fn table_final_statuses_are_never_resent() {
+    let server = Server::start(vec![status(400), status(404), status(409), status(422)]).await;
+    let d = client(&server);
+    assert_api(d.deployments().list().send().await, 400);
+    assert_api(d.deployments().get_config("bot").send().await.map(|_| ()), 404);
+    assert_api(d.deployments().invoke("bot").send().await.map(|_| ()), 409);
+    assert_api(d.deployments().stream("bot").send().await.map(|_| ()), 422);
+    assert_eq!(server.count(), 4);
+}
+
+// ---------------------------------------------------------------------------
+// 3c. Bounded memory: body limits against hostile sizes
+// ---------------------------------------------------------------------------
+
+const GIB: u64 = 1 << 30;
+const MIB: usize = 1 << 20;
+
+/// What a client could have buffered besides the limit: the socket buffers
+/// between the two ends. A client that read the whole body would have let the
+/// server write all of it.
+const IN_FLIGHT: u64 = 32 << 20;
+
+#[tokio::test]
+async fn a_1_gib_invoke_body_fails_with_the_limit_error_after_reading_the_limit() {
+    let flood = Reply::Flood { status: 200, bytes: GIB, declare_length: false };
+    let server = Server::start(vec![flood.clone(), flood]).await;
+    let result = bounded("invoke", client(&server).deployments().invoke("bot").send()).await;
+    match &result {
+        Err(Error::BodyTooLarge { what: "invoke", limit }) => {
+            assert_eq!(*limit, orq::DEFAULT_MAX_RESPONSE_BODY_SIZE)
+        }
+        other => panic!("{other:?}"),
+    }
+    let text = result.unwrap_err().to_string();
+    assert!(text.contains("max_response_body_size") && text.contains("33554432"), "{text}");
+    assert_eq!(server.count(), 1, "a body over the limit is not retried");
+    let written = server.flooded();
+    assert!(written < orq::DEFAULT_MAX_RESPONSE_BODY_SIZE as u64 + IN_FLIGHT, "{written} bytes written");
+}
+
+#[tokio::test]
+async fn a_declared_length_over_the_limit_fails_before_the_body_is_read() {
+    let flood = Reply::Flood { status: 200, bytes: GIB, declare_length: true };
+    let server = Server::start(vec![flood]).await;
+    let client = builder(&server).max_response_body_size(MIB).build().unwrap();
+    let result = bounded("list", client.deployments().list().send()).await;
+    assert!(matches!(result, Err(Error::BodyTooLarge { what: "list", limit: MIB })), "{result:?}");
+    assert!(server.flooded() < MIB as u64 + IN_FLIGHT, "{} bytes written", server.flooded());
+}
+
+#[tokio::test]
+async fn the_body_limit_is_configurable_and_exact() {
+    let body = config_body();
+    let server = Server::start(vec![Reply::json(200, body.clone()), Reply::json(200, body.clone())]).await;
+    let fits = builder(&server).max_response_body_size(body.len()).build().unwrap();
+    assert!(matches!(fits.deployments().get_config("bot").send().await, Ok(Some(_))));
+    let small = builder(&server).max_response_body_size(body.len() - 1).build().unwrap();
+    let result = small.deployments().get_config("bot").send().await;
+    assert!(matches!(result, Err(Error::BodyTooLarge { what: "get_config", .. })), "{result:?}");
+    assert_eq!(server.count(), 2);
+}
+
+#[tokio::test]
+async fn a_1_gib_error_body_is_cut_and_its_start_kept() {
+    for (status, declare_length) in [(400, false), (503, true)] {
+        let flood = Reply::Flood { status, bytes: GIB, declare_length };
+        let server = Server::start(vec![flood]).await;
+        let client = builder(&server).retry(RetryPolicy::none()).build().unwrap();
+        let result = bounded("invoke", client.deployments().invoke("bot").send()).await;
+        match result {
+            Err(Error::Api { status: got, body, .. }) => {
+                assert_eq!(got.as_u16(), status);
+                assert!(body.starts_with("7777") && body.ends_with('…'), "{}", &body[..40]);
+            }
+            other => panic!("{other:?}"),
+        }
+        let written = server.flooded();
+        assert!(written < orq::DEFAULT_MAX_ERROR_BODY_SIZE as u64 + IN_FLIGHT, "{written} bytes written");
+    }
+}
+
+#[tokio::test]
+async fn a_1_gib_error_body_of_a_stream_is_cut_too() {
+    let flood = Reply::Flood { status: 500, bytes: GIB, declare_length: false };
+    let server = Server::start(vec![flood]).await;
+    let client = builder(&server).max_error_body_size(1024).build().unwrap();
+    let result = bounded("stream", client.deployments().stream("bot").send()).await;
+    assert_api(result.map(|_| ()), 500);
+    assert!(server.flooded() < 1024 + IN_FLIGHT, "{} bytes written", server.flooded());
+}
+
+fn gzip(text: &str) -> Vec<u8> {
+    use std::io::Write;
+    let mut encoder = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::default());
+    encoder.write_all(text.as_bytes()).unwrap();
+    encoder.finish().unwrap()
+}
+
+#[tokio::test]
+async fn gzip_responses_are_decoded_and_accept_encoding_is_sent() {
+    let compressed =
+        Reply::json(200, String::new()).header("content-encoding", "gzip").body(gzip(&invoke_body()));
+    let server = Server::start(vec![compressed]).await;
+    let out = client(&server).deployments().invoke("bot").send().await;
+    assert_eq!(out.unwrap().unwrap().text(), Some("Hello"));
+    let accepted = server.requests()[0].header("accept-encoding").unwrap_or_default().to_string();
+    for encoding in ["gzip", "br", "zstd"] {
+        assert!(accepted.contains(encoding), "{accepted}");
+    }
+}
+
+#[tokio::test]
+async fn the_body_limit_applies_to_the_decompressed_size() {
+    // 64 MiB of JSON whitespace compresses to about 64 KiB.
+    let bomb = format!("{}{}", " ".repeat(64 * MIB), invoke_body());
+    let compressed = gzip(&bomb);
+    assert!(compressed.len() < MIB);
+    let reply = Reply::json(200, String::new()).header("content-encoding", "gzip").body(compressed);
+    let server = Server::start(vec![reply]).await;
+    let result = bounded("invoke", client(&server).deployments().invoke("bot").send()).await;
+    assert!(matches!(result, Err(Error::BodyTooLarge { what: "invoke", .. })), "{result:?}");
 }
 
 // ---------------------------------------------------------------------------
@@ -1032,11 +1381,12 @@ async fn stream_503_then_200_is_retried_once() {
 }
 
 #[tokio::test]
-async fn stream_hangup_before_headers_is_retried() {
+async fn stream_hangup_before_headers_is_not_resent() {
+    // The server read the request: the generation may have started.
     let server = Server::start(vec![Reply::Hangup, sse(sse_body(&TEXTS))]).await;
-    let stream = client(&server).deployments().stream("bot").send().await.unwrap();
-    assert_eq!(bounded("collect", stream.collect_text()).await.unwrap(), TEXTS.concat());
-    assert_eq!(server.count(), 2);
+    let result = client(&server).deployments().stream("bot").send().await;
+    assert!(matches!(result, Err(Error::Connection { .. })), "{result:?}");
+    assert_eq!(server.count(), 1);
 }
 
 #[tokio::test]
@@ -1313,6 +1663,14 @@ mod scripted {
         Hang,
         /// Read the request and close the connection without answering.
         Hangup,
+        /// Answer `status` with a body of `bytes` bytes, generated as the
+        /// client reads it (never held in memory), chunked or with its length
+        /// declared. The bytes written are counted in [`Server::flooded`].
+        Flood {
+            status: u16,
+            bytes: u64,
+            declare_length: bool,
+        },
     }
 
     impl Reply {
@@ -1397,6 +1755,7 @@ mod scripted {
         connections: AtomicUsize,
         close_first: usize,
         closed: mpsc::UnboundedSender<usize>,
+        flooded: std::sync::atomic::AtomicU64,
     }
 
     impl Shared {
@@ -1448,6 +1807,7 @@ mod scripted {
                 connections: AtomicUsize::new(0),
                 close_first: connections,
                 closed: closed_tx,
+                flooded: std::sync::atomic::AtomicU64::new(0),
             });
             let accept = tokio::spawn({
                 let shared = shared.clone();
@@ -1483,6 +1843,12 @@ mod scripted {
         }
 
         /// Connections accepted so far.
+        /// Body bytes written by [`Reply::Flood`] answers before the client
+        /// stopped reading (and closed the connection) or the body ended.
+        pub fn flooded(&self) -> u64 {
+            self.shared.flooded.load(Ordering::SeqCst)
+        }
+
         pub fn connections(&self) -> usize {
             self.shared.connections.load(Ordering::SeqCst)
         }
@@ -1514,6 +1880,10 @@ mod scripted {
             let (index, reply) = shared.record(request);
             let response = match reply {
                 Reply::Hangup => return,
+                Reply::Flood { status, bytes, declare_length } => {
+                    flood(&mut write, &shared, status, bytes, declare_length).await;
+                    return;
+                }
                 Reply::Hang => {
                     wait_closed(&mut read).await;
                     let _ = shared.closed.send(index);
@@ -1539,6 +1909,47 @@ mod scripted {
                     return;
                 }
             }
+        }
+    }
+
+    /// Writes a `bytes`-long body piece by piece, counting what was written,
+    /// until it is all written or the client goes away.
+    async fn flood(
+        write: &mut OwnedWriteHalf,
+        shared: &Shared,
+        status: u16,
+        bytes: u64,
+        declare_length: bool,
+    ) {
+        let framing = if declare_length {
+            format!("content-length: {bytes}")
+        } else {
+            "transfer-encoding: chunked".to_string()
+        };
+        let head = format!("HTTP/1.1 {status} Flood\r\ncontent-type: application/json\r\n{framing}\r\n\r\n");
+        if write.write_all(head.as_bytes()).await.is_err() {
+            return;
+        }
+        let piece = vec![b'7'; 64 * 1024];
+        let mut left = bytes;
+        while left > 0 {
+            let n = left.min(piece.len() as u64) as usize;
+            let sent = if declare_length {
+                write.write_all(&piece[..n]).await
+            } else {
+                let mut framed = format!("{n:x}\r\n").into_bytes();
+                framed.extend_from_slice(&piece[..n]);
+                framed.extend_from_slice(b"\r\n");
+                write.write_all(&framed).await
+            };
+            if sent.is_err() {
+                return;
+            }
+            shared.flooded.fetch_add(n as u64, Ordering::SeqCst);
+            left -= n as u64;
+        }
+        if !declare_length {
+            let _ = write.write_all(b"0\r\n\r\n").await;
         }
     }
 

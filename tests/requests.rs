@@ -6,7 +6,6 @@
 //! nothing sleeps, except the timeout tests, whose short server delay is the
 //! thing they measure.
 
-use std::io::Write;
 use std::num::NonZeroU32;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
@@ -29,9 +28,16 @@ const STREAM: &str = "/v2/deployments/stream";
 const GET_CONFIG: &str = "/v2/deployments/get_config";
 const LIST: &str = "/v2/deployments";
 
+/// `Client::builder()`, after installing the test binary's one tracing
+/// subscriber (see [`logs`]). Every test builds its clients through this.
+fn sdk_builder() -> ClientBuilder {
+    logs::init();
+    Client::builder()
+}
+
 /// A builder with the key, the mock server's URL and no retries.
 fn builder(server: &MockServer) -> ClientBuilder {
-    Client::builder().api_key(KEY).base_url(server.base_url()).no_retries()
+    sdk_builder().api_key(KEY).base_url(server.base_url()).no_retries()
 }
 
 fn client(server: &MockServer) -> Client {
@@ -1274,17 +1280,22 @@ fn expect_config(result: Result<impl std::fmt::Debug, Error>) -> String {
 
 #[test]
 fn building_without_a_key_or_with_a_bad_url_fails() {
-    expect_config(Client::builder().build());
-    expect_config(Client::builder().api_key("   ").build());
+    expect_config(sdk_builder().build());
+    expect_config(sdk_builder().api_key("   ").build());
     for url in ["not a url", "ftp://example.com", "", "http://", "localhost:8080"] {
-        let message = expect_config(Client::builder().api_key(KEY).base_url(url).build());
+        let message = expect_config(sdk_builder().api_key(KEY).base_url(url).build());
         assert!(message.contains("base URL"), "{url}: {message}");
     }
-    expect_config(Client::builder().api_key(KEY).default_header("bad header", "v").build());
-    expect_config(Client::builder().api_key(KEY).user_agent("line\nbreak").build());
-    expect_config(Client::builder().api_key(KEY).contact_id("line\nbreak").build());
+    // Paths are appended to the base URL: a query or fragment would swallow them.
+    for url in ["https://my.orq.ai?region=eu", "https://my.orq.ai/#top", "http://proxy/orq?", "http://h/#"] {
+        let message = expect_config(sdk_builder().api_key(KEY).base_url(url).build());
+        assert!(message.contains("query or fragment"), "{url}: {message}");
+    }
+    expect_config(sdk_builder().api_key(KEY).default_header("bad header", "v").build());
+    expect_config(sdk_builder().api_key(KEY).user_agent("line\nbreak").build());
+    expect_config(sdk_builder().api_key(KEY).contact_id("line\nbreak").build());
     // A trailing slash is fine and does not double up in paths.
-    let client = Client::builder().api_key(KEY).base_url("http://127.0.0.1:9/").build().unwrap();
+    let client = sdk_builder().api_key(KEY).base_url("http://127.0.0.1:9/").build().unwrap();
     assert_eq!(client.base_url(), "http://127.0.0.1:9");
 }
 
@@ -1297,12 +1308,8 @@ async fn base_url_with_a_trailing_slash_hits_the_right_path() {
             then.status(200).header("content-type", "application/json").json_body(page(&[], false));
         })
         .await;
-    let client = Client::builder()
-        .api_key(KEY)
-        .base_url(format!("{}/", server.base_url()))
-        .no_retries()
-        .build()
-        .unwrap();
+    let client =
+        sdk_builder().api_key(KEY).base_url(format!("{}/", server.base_url())).no_retries().build().unwrap();
 
     client.deployments().list().send().await.expect("list succeeds");
 
@@ -1321,7 +1328,7 @@ async fn base_url_with_a_path_prefix_keeps_the_prefix() {
         })
         .await;
     let client =
-        Client::builder().api_key(KEY).base_url(server.url("/gateway/orq/")).no_retries().build().unwrap();
+        sdk_builder().api_key(KEY).base_url(server.url("/gateway/orq/")).no_retries().build().unwrap();
 
     client.deployments().invoke("k").send().await.expect("invoke succeeds");
 
@@ -1423,13 +1430,12 @@ async fn errors_never_show_the_key() {
 
     // A connection refused: a port that was just released.
     let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
-    let closed =
-        Client::builder().api_key(KEY).base_url(format!("http://127.0.0.1:{port}")).no_retries().build();
+    let closed = sdk_builder().api_key(KEY).base_url(format!("http://127.0.0.1:{port}")).no_retries().build();
     let refused = closed.unwrap().deployments().list().send().await.expect_err("nothing listens");
-    assert!(matches!(refused, Error::Connection(_)), "{refused:?}");
+    assert!(matches!(refused, Error::Connect { .. }), "{refused:?}");
 
     // A key that cannot be a header value.
-    let bad_key = Client::builder().api_key(format!("{KEY}\n")).build().expect_err("invalid key");
+    let bad_key = sdk_builder().api_key(format!("{KEY}\n")).build().expect_err("invalid key");
     assert!(matches!(bad_key, Error::Config(_)), "{bad_key:?}");
 
     for error in [&unauthorized, &refused, &bad_key] {
@@ -1442,37 +1448,8 @@ async fn errors_never_show_the_key() {
     assert!(unauthorized.to_string().contains("Invalid API key"), "{unauthorized}");
 }
 
-/// A `MakeWriter` that appends everything to one shared buffer.
-#[derive(Clone, Default)]
-struct LogBuffer(Arc<Mutex<Vec<u8>>>);
-
-impl LogBuffer {
-    fn text(&self) -> String {
-        String::from_utf8_lossy(&self.0.lock().unwrap()).into_owned()
-    }
-}
-
-impl Write for LogBuffer {
-    fn write(&mut self, bytes: &[u8]) -> std::io::Result<usize> {
-        self.0.lock().unwrap().extend_from_slice(bytes);
-        Ok(bytes.len())
-    }
-
-    fn flush(&mut self) -> std::io::Result<()> {
-        Ok(())
-    }
-}
-
-impl<'a> tracing_subscriber::fmt::MakeWriter<'a> for LogBuffer {
-    type Writer = LogBuffer;
-
-    fn make_writer(&'a self) -> Self::Writer {
-        self.clone()
-    }
-}
-
 // Current-thread runtime: every future of the SDK (and of hyper) runs on this
-// thread, inside the thread-local subscriber.
+// thread, so the thread's log buffer receives all of the SDK's events.
 #[tokio::test(flavor = "current_thread")]
 async fn trace_logs_name_the_operation_but_never_the_key() {
     let server = MockServer::start_async().await;
@@ -1500,16 +1477,10 @@ async fn trace_logs_name_the_operation_but_never_the_key() {
             then.status(503).header("content-type", "application/json").json_body(json!({"message": "busy"}));
         })
         .await;
-    let logs = LogBuffer::default();
-    let subscriber = tracing_subscriber::fmt()
-        .with_max_level(tracing::Level::TRACE)
-        .with_writer(logs.clone())
-        .with_ansi(false)
-        .finish();
     let client = builder(&server).contact_id("contact-9").build().unwrap();
 
-    {
-        let _guard = tracing::subscriber::set_default(subscriber);
+    let logs = {
+        let capture = logs::capture();
         client.deployments().invoke("k").send().await.expect("invoke succeeds");
         client.deployments().list().send().await.expect_err("list is unauthorized");
         let policy = RetryPolicy::default()
@@ -1518,9 +1489,10 @@ async fn trace_logs_name_the_operation_but_never_the_key() {
             .max_interval(Duration::from_millis(1))
             .jitter(false);
         client.deployments().get_config("k").retry(policy).send().await.expect_err("503 twice");
-    }
+        capture.finish()
+    };
 
-    let text = logs.text();
+    let text = logs;
     // Each attempt is inside a span naming its operation, and says how it ended.
     assert!(text.contains("operation=\"invoke\""), "{text}");
     assert!(text.contains("operation=\"list\""), "{text}");
@@ -1538,6 +1510,13 @@ async fn trace_logs_name_the_operation_but_never_the_key() {
 
 // ---------------------------------------------------------- 7. timeouts
 
+// The server's delay is far above the call's timeout, and the bound on the
+// elapsed time far above the timeout too: only a call that waited for the
+// server (or hung) fails, however loaded the machine is.
+const CALL_TIMEOUT: Duration = Duration::from_millis(500);
+const SERVER_DELAY: Duration = Duration::from_secs(30);
+const UPPER_BOUND: Duration = Duration::from_secs(20);
+
 #[tokio::test]
 async fn per_call_timeout_is_a_timeout_error() {
     let server = MockServer::start_async().await;
@@ -1547,24 +1526,16 @@ async fn per_call_timeout_is_a_timeout_error() {
             then.status(200)
                 .header("content-type", "application/json")
                 .json_body(invoke_response("late", "openai"))
-                .delay(Duration::from_millis(500));
+                .delay(SERVER_DELAY);
         })
         .await;
+    let client = client(&server);
     let started = Instant::now();
 
-    let error = client(&server)
-        .deployments()
-        .invoke("k")
-        .timeout(Duration::from_millis(50))
-        .send()
-        .await
-        .expect_err("the server is too slow");
+    let error = client.deployments().invoke("k").timeout(CALL_TIMEOUT).send().await.expect_err("too slow");
 
-    assert!(
-        matches!(error, Error::Timeout { after: Some(after) } if after == Duration::from_millis(50)),
-        "{error:?}"
-    );
-    assert!(started.elapsed() < Duration::from_millis(450), "took {:?}", started.elapsed());
+    assert!(matches!(error, Error::Timeout { after: Some(after) } if after == CALL_TIMEOUT), "{error:?}");
+    assert!(started.elapsed() < UPPER_BOUND, "took {:?}", started.elapsed());
     assert!(error.to_string().contains("timed out"), "{error}");
     assert_eq!(mock.calls_async().await, 1);
 }
@@ -1575,24 +1546,16 @@ async fn per_call_timeout_limits_the_wait_for_a_stream_to_start() {
     server
         .mock_async(|when, then| {
             when.method(Method::POST).path(STREAM);
-            then.status(200)
-                .header("content-type", "text/event-stream")
-                .body(sse_body())
-                .delay(Duration::from_millis(500));
+            then.status(200).header("content-type", "text/event-stream").body(sse_body()).delay(SERVER_DELAY);
         })
         .await;
+    let client = client(&server);
     let started = Instant::now();
 
-    let error = client(&server)
-        .deployments()
-        .stream("k")
-        .timeout(Duration::from_millis(50))
-        .send()
-        .await
-        .expect_err("the server is too slow");
+    let error = client.deployments().stream("k").timeout(CALL_TIMEOUT).send().await.expect_err("too slow");
 
-    assert!(matches!(error, Error::Timeout { .. }), "{error:?}");
-    assert!(started.elapsed() < Duration::from_millis(450), "took {:?}", started.elapsed());
+    assert!(matches!(error, Error::Timeout { after: Some(after) } if after == CALL_TIMEOUT), "{error:?}");
+    assert!(started.elapsed() < UPPER_BOUND, "took {:?}", started.elapsed());
 }
 
 #[tokio::test]
@@ -1691,4 +1654,109 @@ async fn typed_mock_helpers_match_what_the_facade_sends() {
     failing_list.assert_calls_async(1).await;
     get_config.assert_calls_async(1).await;
     stream.assert_calls_async(1).await;
+}
+
+// ------------------------------------------------------------ log capture
+
+/// The test binary's one tracing subscriber, installed once and for good, and
+/// per-thread buffers it writes into.
+///
+/// A subscriber set per test (`set_default`) is not enough: tracing caches
+/// each callsite's interest process-wide, and a callsite first reached by a
+/// test thread while no subscriber wanted it stays disabled for everyone.
+/// With one global subscriber installed before any test touches the SDK,
+/// every callsite is enabled, and each test reads only its own thread's events.
+mod logs {
+    use std::cell::RefCell;
+    use std::io::Write;
+    use std::sync::Once;
+
+    use tracing_subscriber::fmt::MakeWriter;
+
+    thread_local! {
+        static BUFFER: RefCell<Option<Vec<u8>>> = const { RefCell::new(None) };
+    }
+
+    /// Writes into the buffer of the thread the event was emitted on, if it has one.
+    struct ThreadBuffer;
+
+    impl Write for ThreadBuffer {
+        fn write(&mut self, bytes: &[u8]) -> std::io::Result<usize> {
+            BUFFER.with(|buffer| {
+                if let Some(buffer) = buffer.borrow_mut().as_mut() {
+                    buffer.extend_from_slice(bytes);
+                }
+            });
+            Ok(bytes.len())
+        }
+
+        fn flush(&mut self) -> std::io::Result<()> {
+            Ok(())
+        }
+    }
+
+    impl<'a> MakeWriter<'a> for ThreadBuffer {
+        type Writer = ThreadBuffer;
+
+        fn make_writer(&'a self) -> Self::Writer {
+            ThreadBuffer
+        }
+    }
+
+    /// Installs the global subscriber (once per test binary).
+    pub fn init() {
+        static INIT: Once = Once::new();
+        INIT.call_once(|| {
+            let subscriber = tracing_subscriber::fmt()
+                .with_max_level(tracing::Level::TRACE)
+                .with_writer(ThreadBuffer)
+                .with_ansi(false)
+                .finish();
+            tracing::subscriber::set_global_default(subscriber)
+                .expect("no other global subscriber in this test binary");
+        });
+    }
+
+    /// Collects the events emitted on this thread until [`Capture::finish`].
+    pub struct Capture(());
+
+    pub fn capture() -> Capture {
+        init();
+        BUFFER.with(|buffer| *buffer.borrow_mut() = Some(Vec::new()));
+        Capture(())
+    }
+
+    impl Capture {
+        /// Stops collecting and returns the text collected.
+        pub fn finish(self) -> String {
+            let bytes = BUFFER.with(|buffer| buffer.borrow_mut().take()).unwrap_or_default();
+            String::from_utf8_lossy(&bytes).into_owned()
+        }
+    }
+
+    impl Drop for Capture {
+        fn drop(&mut self) {
+            BUFFER.with(|buffer| buffer.borrow_mut().take());
+        }
+    }
+}
+
+// ------------------------------------------------------------ runtimes
+
+#[test]
+fn a_call_outside_tokio_is_a_clear_error() {
+    let client = sdk_builder().api_key(KEY).base_url("http://127.0.0.1:9").build().unwrap();
+    let result = futures::executor::block_on(client.deployments().invoke("k").send());
+    match result {
+        Err(error @ Error::NoRuntime) => assert!(error.to_string().contains("Tokio runtime"), "{error}"),
+        other => panic!("{other:?}"),
+    }
+}
+
+#[test]
+#[should_panic(expected = "timers are disabled")]
+fn a_call_on_a_runtime_without_timers_panics_as_documented() {
+    let runtime = tokio::runtime::Builder::new_current_thread().enable_io().build().unwrap();
+    let client = sdk_builder().api_key(KEY).base_url("http://127.0.0.1:9").build().unwrap();
+    let _ = runtime.block_on(client.deployments().list().send());
 }

@@ -57,6 +57,10 @@ pub mod mock {
 /// A callback that sees each response's status and headers.
 pub type ResponseObserver = std::sync::Arc<dyn Fn(&reqwest::Response) + Send + Sync>;
 
+/// Replaces each response before the generated code reads it: to bound or
+/// transform its body, say. It runs before [`ResponseObserver`]s.
+pub type ResponseMapper = std::sync::Arc<dyn Fn(reqwest::Response) -> reqwest::Response + Send + Sync>;
+
 /// Per-call adjustments applied to every request a [`Client`] sends.
 ///
 /// The generated client carries one of these as its inner value; build a client
@@ -72,6 +76,9 @@ pub struct RequestOptions {
     /// generated code decodes (or rejects) it: the status and headers stay
     /// available even when decoding fails.
     pub on_response: Option<ResponseObserver>,
+    /// Replaces every response as soon as its headers arrive, before it is
+    /// observed or decoded.
+    pub map_response: Option<ResponseMapper>,
 }
 
 impl std::fmt::Debug for RequestOptions {
@@ -81,6 +88,7 @@ impl std::fmt::Debug for RequestOptions {
             .field("timeout", &self.timeout)
             .field("headers", &self.headers)
             .field("on_response", &self.on_response.as_ref().map(|_| "Fn"))
+            .field("map_response", &self.map_response.as_ref().map(|_| "Fn"))
             .finish()
     }
 }
@@ -99,6 +107,18 @@ impl progenitor_client::ClientHooks<RequestOptions> for Client {
             request.headers_mut().insert(name.clone(), value.clone());
         }
         Ok(())
+    }
+
+    async fn exec(
+        &self,
+        request: reqwest::Request,
+        _info: &progenitor_client::OperationInfo,
+    ) -> reqwest::Result<reqwest::Response> {
+        let response = self.client().execute(request).await?;
+        Ok(match &self.inner().map_response {
+            Some(map) => map(response),
+            None => response,
+        })
     }
 
     async fn post<E>(

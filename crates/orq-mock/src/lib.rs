@@ -87,13 +87,22 @@
 //!   `/invoke` always answers JSON and `/stream` always answers SSE.
 //! * **Auth.** With an API key configured, every request needs `Authorization: Bearer <key>`,
 //!   else `401 unauthorized`. Without one, any or no `Authorization` header is accepted.
-//! * **Errors.** Always JSON `{"message": "...", "code": "..."}`: `404 deployment_not_found`
+//! * **Errors.** Always JSON `{"message": "...", "code": "..."}` (except what the HTTP
+//!   layer answers to requests it cannot parse at all): `404 deployment_not_found`
 //!   for an unknown key; `400 invalid_json` for an empty or unparsable body; `400
 //!   invalid_request` for a missing `key`, wrong types or invalid messages (unknown extra
 //!   fields are ignored, `null` counts as absent); `404 not_found` / `405
 //!   method_not_allowed` for other routes and methods.
-//! * **Recording.** Every request is recorded before anything else happens, see
-//!   [`MockOrq::requests`].
+//! * **Recording.** Every request is recorded, faulted and rejected ones too, see
+//!   [`MockOrq::requests`]. Only the last [`MockOrqBuilder::record_limit`] requests are
+//!   kept (default [`DEFAULT_RECORD_LIMIT`]), so a long-running mock stays small.
+//! * **Admin routes.** `GET /_mock/requests` answers the recorded requests as JSON
+//!   (`{"received", "record_limit", "requests"}`), `DELETE /_mock/requests` forgets them
+//!   (`{"cleared": n}`). They are never recorded, faulted or authenticated.
+//! * **Slow clients.** A connection must send a whole request head within
+//!   [`MockOrqBuilder::header_read_timeout`] of the server starting to wait for one (so
+//!   idle connections are closed after it too), and a request body within
+//!   [`MockOrqBuilder::body_read_timeout`] (else `408 request_timeout`).
 //!
 //! # Faults
 //!
@@ -103,7 +112,7 @@
 //!
 //! # Binary
 //!
-//! `cargo run -p orq-mock -- --port 8080 [--deployments file.json] [--api-key K] [--event-delay-ms N]`
+//! `cargo run -p orq-mock -- --port 8080 [--deployments file.json] [--api-key K] [--event-delay-ms N] [--record-limit N]`
 //! serves until Ctrl-C. `deployments.example.json` in this crate is a starting point for a
 //! deployments file (it holds the built-in samples).
 
@@ -131,19 +140,65 @@ pub use crate::deployment::{Deployment, MODEL_TYPES, PROMPT_ROLES, PROVIDERS};
 pub use crate::error::Error;
 pub use crate::recorded::RecordedRequest;
 
-use crate::server::{Config, FailFault, Shared, StreamFault, lock};
+use crate::server::{Config, FailFault, Shared, StreamFault, Timeouts, lock};
+
+/// How many requests a mock keeps by default (the most recent ones).
+pub const DEFAULT_RECORD_LIMIT: usize = 100;
+/// How long a connection may take to send a request head (or stay idle) by default.
+pub const DEFAULT_HEADER_READ_TIMEOUT: Duration = Duration::from_secs(30);
+/// How long a request body may take to arrive by default.
+pub const DEFAULT_BODY_READ_TIMEOUT: Duration = Duration::from_secs(30);
 
 /// Configures and starts a [`MockOrq`]. Create it with [`MockOrq::builder`].
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Clone)]
 #[must_use]
 pub struct MockOrqBuilder {
     api_key: Option<String>,
     deployments: Vec<Deployment>,
     event_delay: Duration,
     port: u16,
+    record_limit: usize,
+    header_read_timeout: Duration,
+    body_read_timeout: Duration,
+}
+
+impl Default for MockOrqBuilder {
+    fn default() -> Self {
+        MockOrqBuilder {
+            api_key: None,
+            deployments: Vec::new(),
+            event_delay: Duration::ZERO,
+            port: 0,
+            record_limit: DEFAULT_RECORD_LIMIT,
+            header_read_timeout: DEFAULT_HEADER_READ_TIMEOUT,
+            body_read_timeout: DEFAULT_BODY_READ_TIMEOUT,
+        }
+    }
 }
 
 impl MockOrqBuilder {
+    /// How many requests are kept for [`MockOrq::requests`]: the most recent ones
+    /// (default [`DEFAULT_RECORD_LIMIT`]; 0 records nothing).
+    pub fn record_limit(mut self, limit: usize) -> Self {
+        self.record_limit = limit;
+        self
+    }
+
+    /// Closes a connection that does not send a whole request head within this time of
+    /// the server starting to wait for one: a half-sent head, or an idle connection, new
+    /// or kept alive (default [`DEFAULT_HEADER_READ_TIMEOUT`]).
+    pub fn header_read_timeout(mut self, timeout: Duration) -> Self {
+        self.header_read_timeout = timeout;
+        self
+    }
+
+    /// Answers `408 request_timeout` to a request whose body does not arrive within this
+    /// time of its head (default [`DEFAULT_BODY_READ_TIMEOUT`]).
+    pub fn body_read_timeout(mut self, timeout: Duration) -> Self {
+        self.body_read_timeout = timeout;
+        self
+    }
+
     /// Requires `Authorization: Bearer <key>` on every request.
     pub fn api_key(mut self, key: impl Into<String>) -> Self {
         self.api_key = Some(key.into());
@@ -208,16 +263,10 @@ impl MockOrqBuilder {
         let mut config =
             Config { api_key: self.api_key, event_delay: self.event_delay, deployments: Vec::new() };
         server::install_deployments(&mut config, deployments);
-        let shared = Arc::new(Shared::new(config, shutdown_rx.clone()));
+        let timeouts = Timeouts { header_read: self.header_read_timeout, body_read: self.body_read_timeout };
+        let shared = Arc::new(Shared::new(config, self.record_limit, timeouts, shutdown_rx.clone()));
         let router = Router::new().fallback(server::handle).with_state(Arc::clone(&shared));
-        let mut stop = shutdown_rx;
-        let task = tokio::spawn(async move {
-            axum::serve(listener, router)
-                .with_graceful_shutdown(async move {
-                    let _ = stop.wait_for(|stop| *stop).await;
-                })
-                .await
-        });
+        let task = tokio::spawn(server::serve(listener, router, timeouts, shutdown_rx));
         Ok(MockOrq { addr, shared, shutdown: shutdown_tx, task: Some(task) })
     }
 }
@@ -261,14 +310,29 @@ impl MockOrq {
         self.addr.port()
     }
 
-    /// All requests received so far, oldest first.
+    /// The recorded requests, oldest first: the last [`MockOrqBuilder::record_limit`]
+    /// received.
     pub fn requests(&self) -> Vec<RecordedRequest> {
-        lock(&self.shared.requests).clone()
+        lock(&self.shared.recording).requests.iter().cloned().collect()
     }
 
-    /// Forgets the recorded requests.
+    /// Forgets the recorded requests (over HTTP: `DELETE /_mock/requests`).
     pub fn clear_requests(&self) {
-        lock(&self.shared.requests).clear();
+        lock(&self.shared.recording).requests.clear();
+    }
+
+    /// How many requests were received so far, recorded or not (clearing does not reset it).
+    pub fn requests_received(&self) -> u64 {
+        *self.shared.received.borrow()
+    }
+
+    /// Waits until `count` requests in all have been received. A request counts once its
+    /// body is read and the faults it takes are taken, before it is answered. Bound the
+    /// wait with `tokio::time::timeout`.
+    pub async fn wait_for_requests(&self, count: u64) {
+        let mut received = self.shared.received.subscribe();
+        // The sender lives in `self.shared`, so the channel cannot close here.
+        let _ = received.wait_for(|received| *received >= count).await;
     }
 
     /// The deployments being served, newest first, with ids and timestamps filled in.

@@ -2,6 +2,7 @@
 //!
 //! ```text
 //! cargo run -p orq-mock -- --port 8080 [--deployments file.json] [--api-key K] [--event-delay-ms N]
+//!     [--record-limit N] [--header-read-timeout-ms N] [--body-read-timeout-ms N]
 //! ```
 
 use std::process::ExitCode;
@@ -11,6 +12,7 @@ use orq_mock::MockOrq;
 
 const USAGE: &str = "\
 Usage: orq-mock [--port PORT] [--deployments FILE.json] [--api-key KEY] [--event-delay-ms N]
+                [--record-limit N] [--header-read-timeout-ms N] [--body-read-timeout-ms N]
 
 A local fake of the orq.ai Deployments API on 127.0.0.1.
 
@@ -21,6 +23,13 @@ Options:
                         crates/orq-mock/deployments.example.json holds them as a template)
   --api-key KEY         require `Authorization: Bearer KEY`
   --event-delay-ms N    pause between stream events in milliseconds (default 0)
+  --record-limit N      keep only the last N requests for GET /_mock/requests (default 100);
+                        DELETE /_mock/requests forgets them
+  --header-read-timeout-ms N
+                        close a connection that sends no whole request head within N ms,
+                        idle ones included (default 30000)
+  --body-read-timeout-ms N
+                        answer 408 to a request body not received within N ms (default 30000)
   -h, --help            show this help";
 
 #[derive(Debug, Default)]
@@ -29,6 +38,9 @@ struct Args {
     deployments: Option<String>,
     api_key: Option<String>,
     event_delay_ms: u64,
+    record_limit: Option<usize>,
+    header_read_timeout_ms: Option<u64>,
+    body_read_timeout_ms: Option<u64>,
 }
 
 fn parse_args(mut args: impl Iterator<Item = String>) -> Result<Option<Args>, String> {
@@ -55,6 +67,21 @@ fn parse_args(mut args: impl Iterator<Item = String>) -> Result<Option<Args>, St
                 parsed.event_delay_ms =
                     raw.parse().map_err(|_| format!("invalid --event-delay-ms {raw:?}"))?;
             }
+            "--record-limit" => {
+                let raw = value()?;
+                parsed.record_limit =
+                    Some(raw.parse().map_err(|_| format!("invalid --record-limit {raw:?}"))?);
+            }
+            "--header-read-timeout-ms" => {
+                let raw = value()?;
+                let ms = raw.parse().map_err(|_| format!("invalid --header-read-timeout-ms {raw:?}"))?;
+                parsed.header_read_timeout_ms = Some(ms);
+            }
+            "--body-read-timeout-ms" => {
+                let raw = value()?;
+                let ms = raw.parse().map_err(|_| format!("invalid --body-read-timeout-ms {raw:?}"))?;
+                parsed.body_read_timeout_ms = Some(ms);
+            }
             other => return Err(format!("unknown argument {other:?}")),
         }
     }
@@ -78,6 +105,15 @@ async fn main() -> ExitCode {
         MockOrq::builder().port(args.port).event_delay(Duration::from_millis(args.event_delay_ms));
     if let Some(key) = &args.api_key {
         builder = builder.api_key(key);
+    }
+    if let Some(limit) = args.record_limit {
+        builder = builder.record_limit(limit);
+    }
+    if let Some(ms) = args.header_read_timeout_ms {
+        builder = builder.header_read_timeout(Duration::from_millis(ms));
+    }
+    if let Some(ms) = args.body_read_timeout_ms {
+        builder = builder.body_read_timeout(Duration::from_millis(ms));
     }
     if let Some(path) = &args.deployments {
         builder = match builder.deployments_from_file(path) {
@@ -103,6 +139,7 @@ async fn main() -> ExitCode {
     println!("  export ORQ_BASE_URL={}", mock.url());
     println!("  export ORQ_API_KEY={}", args.api_key.as_deref().unwrap_or("anything"));
     println!();
+    println!("Recorded requests: GET {0}/_mock/requests (DELETE to clear).", mock.url());
     println!("Press Ctrl-C to stop.");
     if let Err(error) = tokio::signal::ctrl_c().await {
         eprintln!("error: cannot listen for Ctrl-C: {error}");
@@ -130,6 +167,14 @@ mod tests {
         assert_eq!(args.deployments.as_deref(), Some("d.json"));
         assert_eq!(args.api_key.as_deref(), Some("k"));
         assert_eq!(args.event_delay_ms, 5);
+        let args =
+            parse(&["--record-limit", "7", "--header-read-timeout-ms=50", "--body-read-timeout-ms", "60"])
+                .unwrap()
+                .unwrap();
+        assert_eq!(args.record_limit, Some(7));
+        assert_eq!(args.header_read_timeout_ms, Some(50));
+        assert_eq!(args.body_read_timeout_ms, Some(60));
+        assert!(parse(&["--record-limit", "-1"]).is_err());
         assert!(parse(&["--help"]).unwrap().is_none());
         assert!(parse(&["--port"]).is_err());
         assert!(parse(&["--port", "x"]).is_err());

@@ -1,7 +1,7 @@
 //! Requests recorded by the mock for later inspection.
 
 use axum::http::request::Parts;
-use serde_json::Value;
+use serde_json::{Value, json};
 
 use crate::util;
 
@@ -41,6 +41,18 @@ impl RecordedRequest {
             body: serde_json::from_slice(body).ok(),
             raw_body: String::from_utf8_lossy(body).into_owned(),
         }
+    }
+
+    /// The request as JSON, as the admin route `GET /_mock/requests` lists it.
+    pub fn to_json(&self) -> Value {
+        json!({
+            "method": self.method,
+            "path": self.path,
+            "query": self.query,
+            "headers": self.headers.iter().map(|(name, value)| json!([name, value])).collect::<Vec<_>>(),
+            "body": self.body,
+            "raw_body": self.raw_body,
+        })
     }
 
     /// The first value of a header, matched case-insensitively.

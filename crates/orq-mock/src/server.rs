@@ -5,6 +5,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::Duration;
 
+use axum::Router;
 use axum::body::{Body, Bytes, to_bytes};
 use axum::extract::{Request, State};
 use axum::http::{HeaderValue, Method, StatusCode, header};
@@ -19,6 +20,9 @@ use crate::wire::{self, ApiError, Completion, DeploymentRequest};
 
 /// Largest accepted request body.
 const MAX_BODY_BYTES: usize = 16 * 1024 * 1024;
+
+/// Paths under this prefix are the mock's own admin routes.
+const ADMIN_PREFIX: &str = "/_mock/";
 
 /// Locks a mutex, ignoring poisoning (a panicking test must not wedge the mock).
 pub(crate) fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
@@ -74,23 +78,62 @@ pub(crate) struct Faults {
     pub(crate) streams: VecDeque<StreamFault>,
 }
 
+/// The last requests received, oldest first, at most `limit` of them.
+#[derive(Debug)]
+pub(crate) struct Recording {
+    pub(crate) requests: VecDeque<RecordedRequest>,
+    pub(crate) limit: usize,
+}
+
+impl Recording {
+    fn push(&mut self, request: RecordedRequest) {
+        if self.limit == 0 {
+            return;
+        }
+        if self.requests.len() == self.limit {
+            self.requests.pop_front();
+        }
+        self.requests.push_back(request);
+    }
+}
+
+/// Connection and request read limits.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Timeouts {
+    /// A request's head must arrive within this, counted from when the
+    /// server starts waiting for it (also closes idle connections).
+    pub(crate) header_read: Duration,
+    /// A request's body must arrive within this once its head has.
+    pub(crate) body_read: Duration,
+}
+
 /// State shared between the [`MockOrq`](crate::MockOrq) handle and the server task.
 #[derive(Debug)]
 pub(crate) struct Shared {
     pub(crate) config: Mutex<Config>,
     pub(crate) faults: Mutex<Faults>,
-    pub(crate) requests: Mutex<Vec<RecordedRequest>>,
+    pub(crate) recording: Mutex<Recording>,
+    /// Requests received so far (recorded or not), for waiting on them.
+    pub(crate) received: watch::Sender<u64>,
     pub(crate) counter: AtomicU64,
+    pub(crate) timeouts: Timeouts,
     pub(crate) shutdown: watch::Receiver<bool>,
 }
 
 impl Shared {
-    pub(crate) fn new(config: Config, shutdown: watch::Receiver<bool>) -> Self {
+    pub(crate) fn new(
+        config: Config,
+        record_limit: usize,
+        timeouts: Timeouts,
+        shutdown: watch::Receiver<bool>,
+    ) -> Self {
         Shared {
             config: Mutex::new(config),
             faults: Mutex::new(Faults::default()),
-            requests: Mutex::new(Vec::new()),
+            recording: Mutex::new(Recording { requests: VecDeque::new(), limit: record_limit }),
+            received: watch::Sender::new(0),
             counter: AtomicU64::new(0),
+            timeouts,
             shutdown,
         }
     }
@@ -140,21 +183,90 @@ impl FailFault {
     }
 }
 
+/// Serves `router` on `listener` until `stop` turns true, with a header read
+/// timeout on every connection (HTTP/1.1 only, like the service's clients use).
+pub(crate) async fn serve(
+    listener: tokio::net::TcpListener,
+    router: Router,
+    timeouts: Timeouts,
+    mut stop: watch::Receiver<bool>,
+) -> std::io::Result<()> {
+    use hyper_util::rt::{TokioIo, TokioTimer};
+    use hyper_util::service::TowerToHyperService;
+
+    let mut connections = tokio::task::JoinSet::new();
+    loop {
+        let accepted = tokio::select! {
+            accepted = listener.accept() => accepted,
+            () = stopped(&mut stop) => break,
+        };
+        let stream = match accepted {
+            Ok((stream, _)) => stream,
+            // Out of file descriptors, say: back off instead of spinning.
+            Err(_) => {
+                tokio::time::sleep(Duration::from_millis(10)).await;
+                continue;
+            }
+        };
+        let service = TowerToHyperService::new(router.clone());
+        let mut stop = stop.clone();
+        connections.spawn(async move {
+            let mut builder = hyper::server::conn::http1::Builder::new();
+            builder.timer(TokioTimer::new()).header_read_timeout(timeouts.header_read);
+            let connection = builder.serve_connection(TokioIo::new(stream), service);
+            let mut connection = std::pin::pin!(connection);
+            tokio::select! {
+                _ = connection.as_mut() => {}
+                () = stopped(&mut stop) => {
+                    connection.as_mut().graceful_shutdown();
+                    let _ = connection.await;
+                }
+            }
+        });
+        while connections.try_join_next().is_some() {}
+    }
+    while connections.join_next().await.is_some() {}
+    Ok(())
+}
+
+/// Resolves once `stop` turns true (or its sender is gone).
+async fn stopped(stop: &mut watch::Receiver<bool>) {
+    let _ = stop.wait_for(|stop| *stop).await;
+}
+
 /// The single axum handler: records, applies faults, authenticates and routes.
 pub(crate) async fn handle(State(shared): State<Arc<Shared>>, request: Request) -> Response {
     let (parts, body) = request.into_parts();
-    let body = match to_bytes(body, MAX_BODY_BYTES).await {
-        Ok(bytes) => bytes,
+    if parts.uri.path().starts_with(ADMIN_PREFIX) {
+        return admin(&shared, &parts.method, parts.uri.path());
+    }
+    let read = tokio::time::timeout(shared.timeouts.body_read, to_bytes(body, MAX_BODY_BYTES)).await;
+    let body = match read {
+        Ok(Ok(bytes)) => bytes,
+        Ok(Err(error)) => {
+            let too_large = std::error::Error::source(&error)
+                .is_some_and(|source| source.is::<http_body_util::LengthLimitError>());
+            return error_response(&if too_large {
+                ApiError::new(
+                    413,
+                    "payload_too_large",
+                    format!("request bodies are limited to {MAX_BODY_BYTES} bytes"),
+                )
+            } else {
+                ApiError::new(400, "invalid_body", format!("the request body could not be read: {error}"))
+            });
+        }
         Err(_) => {
             return error_response(&ApiError::new(
-                413,
-                "payload_too_large",
-                format!("request bodies are limited to {MAX_BODY_BYTES} bytes"),
+                408,
+                "request_timeout",
+                format!("the request body did not arrive within {:?}", shared.timeouts.body_read),
             ));
         }
     };
-    lock(&shared.requests).push(RecordedRequest::new(&parts, &body));
 
+    // Faults are taken before the request is recorded: once a request shows
+    // as received, the faults it consumed are gone from the queue.
     let (delay, fail) = {
         let mut faults = lock(&shared.faults);
         let delay = faults.delays.pop_front();
@@ -171,6 +283,8 @@ pub(crate) async fn handle(State(shared): State<Arc<Shared>>, request: Request) 
         };
         (delay, fail)
     };
+    lock(&shared.recording).push(RecordedRequest::new(&parts, &body));
+    shared.received.send_modify(|received| *received += 1);
     if let Some(delay) = delay {
         let mut shutdown = shared.shutdown.clone();
         if !sleep_unless_shutdown(delay, &mut shutdown).await {
@@ -243,6 +357,42 @@ pub(crate) async fn handle(State(shared): State<Arc<Shared>>, request: Request) 
     match result {
         Ok(body) => json_response(StatusCode::OK, &body),
         Err(error) => error_response(&error),
+    }
+}
+
+/// The admin routes: `GET /_mock/requests` lists the recorded requests,
+/// `DELETE /_mock/requests` forgets them. Never recorded, faulted or authenticated.
+fn admin(shared: &Shared, method: &Method, path: &str) -> Response {
+    let path = path.trim_end_matches('/');
+    match (method, path) {
+        (&Method::GET, "/_mock/requests") => {
+            let recording = lock(&shared.recording);
+            let requests: Vec<Value> = recording.requests.iter().map(RecordedRequest::to_json).collect();
+            let received = *shared.received.borrow();
+            json_response(
+                StatusCode::OK,
+                &json!({"received": received, "record_limit": recording.limit, "requests": requests}),
+            )
+        }
+        (&Method::DELETE, "/_mock/requests") => {
+            let cleared = {
+                let mut recording = lock(&shared.recording);
+                let cleared = recording.requests.len();
+                recording.requests.clear();
+                cleared
+            };
+            json_response(StatusCode::OK, &json!({"cleared": cleared}))
+        }
+        (_, "/_mock/requests") => {
+            let mut response = error_response(&ApiError::new(
+                405,
+                "method_not_allowed",
+                format!("{path} supports GET and DELETE"),
+            ));
+            response.headers_mut().insert(header::ALLOW, HeaderValue::from_static("GET, DELETE"));
+            response
+        }
+        _ => error_response(&ApiError::new(404, "not_found", format!("no admin route {method} {path}"))),
     }
 }
 

@@ -631,6 +631,9 @@ async fn delay_next_delays_one_response() {
         .await
         .unwrap_err();
     assert!(error.is_timeout(), "{error:?}");
+    // The client gave up, maybe before the mock read the request: wait until
+    // it has, so the long delay is consumed and cannot leak into the next one.
+    tokio::time::timeout(PATIENCE, mock.wait_for_requests(2)).await.expect("the mock reads the request");
 
     // Delays combine with failures.
     mock.delay_next(delay);
@@ -812,4 +815,109 @@ fn mock_is_send_and_sync() {
     assert_send_sync::<MockOrq>();
     assert_send_sync::<orq_mock::MockOrqBuilder>();
     assert_send_sync::<orq_mock::RecordedRequest>();
+}
+
+#[tokio::test]
+async fn recording_keeps_only_the_last_requests() {
+    let mock = MockOrq::builder().record_limit(3).start().await.unwrap();
+    for limit in 1..=5 {
+        get(&mock, &format!("/v2/deployments?limit={limit}")).await;
+    }
+    let kept: Vec<_> = mock.requests().iter().map(|r| r.query.clone().unwrap_or_default()).collect();
+    assert_eq!(kept, ["limit=3", "limit=4", "limit=5"]);
+    assert_eq!(mock.requests_received(), 5);
+
+    let mock = MockOrq::builder().record_limit(0).start().await.unwrap();
+    get(&mock, "/v2/deployments").await;
+    assert!(mock.requests().is_empty());
+    assert_eq!(mock.requests_received(), 1);
+    assert_eq!(orq_mock::DEFAULT_RECORD_LIMIT, 100);
+}
+
+#[tokio::test]
+async fn admin_route_lists_and_clears_the_recording() {
+    let mock = MockOrq::builder().api_key("secret").start().await.unwrap();
+    post(&mock, "/v2/deployments/invoke", &invoke_body()).await;
+    // Faults and the API key do not apply to the admin routes.
+    mock.fail_next(1, 503);
+    let (status, listed) = get(&mock, "/_mock/requests").await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(listed["received"], 1);
+    assert_eq!(listed["record_limit"], 100);
+    assert_eq!(listed["requests"][0]["path"], "/v2/deployments/invoke");
+    assert_eq!(listed["requests"][0]["body"]["key"], "support-bot");
+
+    let response = client().delete(format!("{}/_mock/requests", mock.url())).send().await.unwrap();
+    assert_eq!(response.status(), StatusCode::OK);
+    assert_eq!(response.json::<Value>().await.unwrap(), json!({"cleared": 1}));
+    assert!(mock.requests().is_empty());
+    let (_, listed) = get(&mock, "/_mock/requests").await;
+    assert_eq!(listed["requests"], json!([]));
+
+    let (status, error) = post(&mock, "/_mock/requests", &json!({})).await;
+    assert_eq!(status, StatusCode::METHOD_NOT_ALLOWED);
+    assert_eq!(error["code"], "method_not_allowed");
+    let (status, error) = get(&mock, "/_mock/nothing").await;
+    assert_eq!(status, StatusCode::NOT_FOUND);
+    assert_eq!(error["code"], "not_found");
+
+    // The queued fault is still there for the next API request.
+    let (status, _) = get(&mock, "/v2/deployments").await;
+    assert_eq!(status, StatusCode::SERVICE_UNAVAILABLE);
+}
+
+/// Reads from a raw connection until the mock closes it (or `PATIENCE` passes).
+async fn read_until_closed(stream: &mut tokio::net::TcpStream) -> Vec<u8> {
+    use tokio::io::AsyncReadExt;
+    let mut received = Vec::new();
+    let read = tokio::time::timeout(PATIENCE, async {
+        let mut buffer = [0u8; 4096];
+        loop {
+            match stream.read(&mut buffer).await {
+                Ok(0) | Err(_) => break,
+                Ok(n) => received.extend_from_slice(&buffer[..n]),
+            }
+        }
+    })
+    .await;
+    assert!(read.is_ok(), "the mock kept the connection open; received {received:?}");
+    received
+}
+
+#[tokio::test]
+async fn idle_and_half_sent_heads_are_closed_after_the_header_read_timeout() {
+    use tokio::io::AsyncWriteExt;
+    let mock = MockOrq::builder().header_read_timeout(Duration::from_millis(200)).start().await.unwrap();
+
+    // A connection that sends nothing.
+    let mut idle = tokio::net::TcpStream::connect(mock.addr()).await.unwrap();
+    read_until_closed(&mut idle).await;
+
+    // A connection that sends half a request head.
+    let mut half = tokio::net::TcpStream::connect(mock.addr()).await.unwrap();
+    half.write_all(b"GET /v2/deployments HTTP/1.1\r\nhost: x\r\n").await.unwrap();
+    read_until_closed(&mut half).await;
+
+    // A connection kept alive after a request is closed once idle.
+    let mut kept = tokio::net::TcpStream::connect(mock.addr()).await.unwrap();
+    kept.write_all(b"GET /v2/deployments HTTP/1.1\r\nhost: x\r\n\r\n").await.unwrap();
+    let answer = String::from_utf8(read_until_closed(&mut kept).await).unwrap();
+    assert!(answer.starts_with("HTTP/1.1 200"), "{answer}");
+}
+
+#[tokio::test]
+async fn a_half_sent_body_is_answered_408_in_json() {
+    use tokio::io::AsyncWriteExt;
+    let mock = MockOrq::builder().body_read_timeout(Duration::from_millis(200)).start().await.unwrap();
+    let mut stream = tokio::net::TcpStream::connect(mock.addr()).await.unwrap();
+    let head = "POST /v2/deployments/invoke HTTP/1.1\r\nhost: x\r\ncontent-type: application/json\r\n\
+                content-length: 100\r\nconnection: close\r\n\r\n{\"key\":";
+    stream.write_all(head.as_bytes()).await.unwrap();
+    let answer = String::from_utf8(read_until_closed(&mut stream).await).unwrap();
+    assert!(answer.starts_with("HTTP/1.1 408"), "{answer}");
+    assert!(
+        answer.contains("application/json") && answer.contains("\"code\":\"request_timeout\""),
+        "{answer}"
+    );
+    assert_eq!(mock.requests_received(), 0, "an unread request is not recorded");
 }

@@ -51,6 +51,15 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     }
     mock.reset_faults();
 
+    // A 500 to invoke is not resent: the generation may have run already.
+    mock.clear_requests();
+    mock.fail_next(1, 500);
+    match client.deployments().invoke("support-bot").send().await {
+        Err(error) => println!("500 to invoke → {error} (after {} request)", mock.requests().len()),
+        Ok(_) => println!("unexpected success"),
+    }
+    mock.reset_faults();
+
     // 404 is not retried: it will not get better.
     mock.clear_requests();
     match client.deployments().invoke("no-such-deployment").send().await {

@@ -10,9 +10,10 @@ use reqwest::StatusCode;
 use reqwest::header::{self, HeaderMap, HeaderName, HeaderValue};
 use tracing::Instrument;
 
+use crate::body::{self, BodyLimits};
 use crate::deployments::Deployments;
-use crate::error::{self, Error};
-use crate::retry::{self, Failure, RetryPolicy};
+use crate::error::{self, Error, Transport};
+use crate::retry::{self, Failure, Operation, RetryPolicy};
 
 /// Where the official service lives.
 pub const DEFAULT_BASE_URL: &str = "https://my.orq.ai";
@@ -22,6 +23,10 @@ pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(600);
 pub const DEFAULT_CONNECT_TIMEOUT: Duration = Duration::from_secs(30);
 /// How long a stream may stay silent before it is considered dead.
 pub const DEFAULT_STREAM_IDLE_TIMEOUT: Duration = Duration::from_secs(120);
+/// The largest response body read by `invoke`, `get_config` and `list`: 32 MiB.
+pub const DEFAULT_MAX_RESPONSE_BODY_SIZE: usize = 32 * 1024 * 1024;
+/// How much of an error response's body is read: 64 KiB.
+pub const DEFAULT_MAX_ERROR_BODY_SIZE: usize = 64 * 1024;
 
 const CONTACT_ID_HEADER: &str = "x-orq-contact-id";
 
@@ -64,6 +69,17 @@ impl<S: Into<String>> From<S> for ApiKey {
 /// Cheap to clone (an `Arc` inside): clones share one connection pool and
 /// configuration. `Send + Sync`, so one client can serve a whole program.
 ///
+/// Calls run on a Tokio 1.x runtime with its I/O and time drivers enabled
+/// (`#[tokio::main]` enables both). A call made outside any Tokio runtime
+/// fails with [`Error::NoRuntime`].
+///
+/// # Panics
+///
+/// A call on a Tokio runtime built without the time driver (no
+/// `enable_time`/`enable_all`) panics with Tokio's "timers are disabled"
+/// message; one without the I/O driver with "IO is disabled". Both are
+/// configuration mistakes that show on the first call.
+///
 /// ```no_run
 /// # async fn run() -> Result<(), orq::Error> {
 /// let client = orq::Client::from_env()?; // reads ORQ_API_KEY
@@ -81,6 +97,12 @@ pub struct Client {
 pub(crate) struct Inner {
     http: reqwest::Client,
     base_url: String,
+    /// `host:port` of the base URL, for error messages.
+    host: String,
+    /// `None` with a caller's `http_client`, whose setting is unknown.
+    connect_timeout: Option<Duration>,
+    max_response_body_size: usize,
+    max_error_body_size: usize,
     /// Authorization (marked sensitive), user agent and the caller's extra headers.
     headers: HeaderMap,
     timeout: Duration,
@@ -100,6 +122,8 @@ impl fmt::Debug for Client {
             .field("api_key", &"<redacted>")
             .field("timeout", &inner.timeout)
             .field("stream_idle_timeout", &inner.stream_idle_timeout)
+            .field("max_response_body_size", &inner.max_response_body_size)
+            .field("max_error_body_size", &inner.max_error_body_size)
             .field("retry", &inner.retry)
             .field("environment", &inner.environment)
             .field("contact_id", &inner.contact_id)
@@ -147,15 +171,19 @@ impl Client {
         self.inner.environment.as_deref()
     }
 
-    /// Runs one operation: builds the per-call generated client, retries per
-    /// policy, translates errors, and traces each attempt.
+    /// Runs one operation: builds the per-call generated client, bounds the
+    /// response bodies, retries per policy, translates errors, and traces each
+    /// attempt.
     ///
     /// `call` sends one attempt with the generated client. `Ok(None)` means the
     /// service answered 204 No Content. `decode` re-reads a body the generated
-    /// code failed to decode, to report where it went wrong.
+    /// code failed to decode, to report where it went wrong. `kind` says what
+    /// may be resent (see [`retry::RETRY_TABLE`]).
+    #[allow(clippy::too_many_arguments)]
     pub(crate) async fn execute<T, E, F, Fut>(
         &self,
         operation: &'static str,
+        kind: Operation,
         options: &CallOptions,
         accept: &'static str,
         decode: Redecode,
@@ -166,13 +194,24 @@ impl Client {
         F: FnMut(orq_api::Client) -> Fut,
         Fut: Future<Output = Result<orq_api::ResponseValue<T>, orq_api::Error<E>>>,
     {
+        // Without a runtime, reqwest would panic deep inside; say so plainly.
+        tokio::runtime::Handle::try_current().map_err(|_| Error::NoRuntime)?;
         let streaming = accept == "text/event-stream";
-        let base_url = options.base_url.as_deref().unwrap_or(&self.inner.base_url);
+        let (base_url, host) = match &options.base_url {
+            Some(endpoint) => (endpoint.url.as_str(), endpoint.host.as_str()),
+            None => (self.inner.base_url.as_str(), self.inner.host.as_str()),
+        };
         let timeout = options.timeout.unwrap_or(self.inner.timeout);
         let headers = self.call_headers(options, accept)?;
         let policy = options.retry.as_ref().unwrap_or(&self.inner.retry);
+        let transport = Transport { host, timeout, connect_timeout: self.inner.connect_timeout };
+        let limits = BodyLimits {
+            operation,
+            success: (!streaming).then_some(self.inner.max_response_body_size),
+            error: self.inner.max_error_body_size,
+        };
         let span = tracing::info_span!("orq", operation);
-        retry::run(policy, |attempt| {
+        retry::run(policy, kind, |attempt| {
             let observed = Arc::new(Mutex::new(None::<(StatusCode, HeaderMap)>));
             let sink = observed.clone();
             let api = orq_api::Client::new_with_client(
@@ -187,6 +226,7 @@ impl Client {
                         *sink.lock().unwrap_or_else(|e| e.into_inner()) =
                             Some((response.status(), response.headers().clone()));
                     })),
+                    map_response: Some(Arc::new(move |response| body::bounded(response, limits))),
                 },
             );
             let sent = call(api);
@@ -198,7 +238,7 @@ impl Client {
                 let timed = tokio::time::timeout(timeout, async {
                     let result = sent.await;
                     let meta = take_meta();
-                    (translate(operation, result, meta.as_ref(), timeout, decode).await, meta)
+                    (translate(operation, result, meta.as_ref(), transport, decode).await, meta)
                 });
                 let (outcome, meta) = match timed.await {
                     Ok(done) => done,
@@ -250,7 +290,7 @@ async fn translate<T, E>(
     operation: &'static str,
     result: Result<orq_api::ResponseValue<T>, orq_api::Error<E>>,
     meta: Option<&(StatusCode, HeaderMap)>,
-    timeout: Duration,
+    transport: Transport<'_>,
     decode: Redecode,
 ) -> Result<Option<orq_api::ResponseValue<T>>, Failure>
 where
@@ -263,7 +303,8 @@ where
         Err(Gen::UnexpectedResponse(response)) => {
             let status = response.status();
             let headers = response.headers().clone();
-            let body = response.bytes().await.map_err(|e| error::from_reqwest(e, Some(timeout)))?;
+            // Bounded by `body::bounded`: at most the error body limit is read.
+            let body = response.bytes().await.map_err(|e| error::from_reqwest(e, transport))?;
             Err(Failure::answered(error::api_error(status, &headers, &body), &headers))
         }
         Err(Gen::ErrorResponse(value)) => {
@@ -288,11 +329,11 @@ where
                 .into())
         }
         Err(Gen::CommunicationError(e) | Gen::InvalidUpgrade(e)) => {
-            Err(error::from_reqwest(e, Some(timeout)).into())
+            Err(error::from_reqwest(e, transport).into())
         }
-        // The service answered and then the body broke: it has done the work (and
-        // may bill it), so sending the request again is not safe.
-        Err(Gen::ResponseBodyError(e)) => Err(Failure::final_(error::from_reqwest(e, Some(timeout)))),
+        // The service answered and then the body broke (or went over its limit):
+        // it has done the work, which the retry table takes into account.
+        Err(Gen::ResponseBodyError(e)) => Err(Failure::after_success(error::from_reqwest(e, transport))),
         Err(Gen::InvalidRequest(message) | Gen::Custom(message)) => {
             Err(Error::InvalidRequest(message).into())
         }
@@ -304,12 +345,34 @@ fn header_value(what: &str, value: &str) -> Result<HeaderValue, String> {
         .map_err(|_| format!("the {what} contains characters not allowed in an HTTP header"))
 }
 
-/// `url` without a trailing slash, if it is an absolute http(s) URL with a host.
-fn checked_base_url(url: &str) -> Result<String, String> {
+/// Where calls go: a checked base URL and its `host:port` for error messages.
+#[derive(Debug, Clone)]
+pub(crate) struct Endpoint {
+    /// The base URL without a trailing slash.
+    pub url: String,
+    /// `host:port` of the URL.
+    pub host: String,
+}
+
+/// `url` without a trailing slash, if it is an absolute http(s) URL with a host
+/// and neither a query nor a fragment.
+fn checked_base_url(url: &str) -> Result<Endpoint, String> {
     let base_url = url.trim_end_matches('/');
     match reqwest::Url::parse(base_url) {
         Ok(parsed) if matches!(parsed.scheme(), "http" | "https") && parsed.has_host() => {
-            Ok(base_url.to_string())
+            // Paths are appended to the base URL as text: a query or fragment
+            // would swallow them.
+            if parsed.query().is_some() || parsed.fragment().is_some() || base_url.contains(['?', '#']) {
+                return Err(format!(
+                    "base URL `{base_url}` has a query or fragment; give the service's root URL"
+                ));
+            }
+            let host = parsed.host_str().unwrap_or_default();
+            let host = match parsed.port_or_known_default() {
+                Some(port) => format!("{host}:{port}"),
+                None => host.to_string(),
+            };
+            Ok(Endpoint { url: base_url.to_string(), host })
         }
         _ => Err(format!("base URL `{base_url}` is not an http(s) URL")),
     }
@@ -325,7 +388,7 @@ pub(crate) struct CallOptions {
     pub environment: Option<String>,
     pub contact_id: Option<String>,
     /// Sends this call here instead of to the client's base URL.
-    pub base_url: Option<String>,
+    pub base_url: Option<Endpoint>,
     /// Every invalid argument given to a builder method, in order, reported together by `send`.
     pub problems: Vec<String>,
 }
@@ -432,6 +495,8 @@ pub struct ClientBuilder {
     stream_idle_timeout: Option<Duration>,
     max_event_size: usize,
     stream_deadline: Option<Duration>,
+    max_response_body_size: usize,
+    max_error_body_size: usize,
     retry: RetryPolicy,
     http: Option<reqwest::Client>,
     user_agent: String,
@@ -450,6 +515,8 @@ impl Default for ClientBuilder {
             stream_idle_timeout: Some(DEFAULT_STREAM_IDLE_TIMEOUT),
             max_event_size: crate::stream::DEFAULT_MAX_EVENT_SIZE,
             stream_deadline: None,
+            max_response_body_size: DEFAULT_MAX_RESPONSE_BODY_SIZE,
+            max_error_body_size: DEFAULT_MAX_ERROR_BODY_SIZE,
             retry: RetryPolicy::default(),
             http: None,
             user_agent: concat!("orq-rs/", env!("CARGO_PKG_VERSION")).to_string(),
@@ -542,6 +609,24 @@ impl ClientBuilder {
         self
     }
 
+    /// The largest response body `invoke`, `get_config` and `list` read, in
+    /// bytes (default [`DEFAULT_MAX_RESPONSE_BODY_SIZE`], 32 MiB). A larger
+    /// body fails with [`Error::BodyTooLarge`] after reading at most this
+    /// much (at once when its declared length is larger), and is not retried.
+    /// The body is decompressed first: the limit applies to the decoded size.
+    pub fn max_response_body_size(mut self, bytes: usize) -> Self {
+        self.max_response_body_size = bytes;
+        self
+    }
+
+    /// How much of an error response's body is read, in bytes (default
+    /// [`DEFAULT_MAX_ERROR_BODY_SIZE`], 64 KiB). The rest is never read: the
+    /// connection is closed instead. [`Error::Api`] keeps the start of what was read.
+    pub fn max_error_body_size(mut self, bytes: usize) -> Self {
+        self.max_error_body_size = bytes;
+        self
+    }
+
     /// The default retry policy (see [`RetryPolicy`]).
     pub fn retry(mut self, policy: RetryPolicy) -> Self {
         self.retry = policy;
@@ -592,7 +677,7 @@ impl ClientBuilder {
         if key.expose().trim().is_empty() {
             return Err(Error::Config("the API key is empty".into()));
         }
-        let base_url = checked_base_url(&self.base_url).map_err(Error::Config)?;
+        let Endpoint { url: base_url, host } = checked_base_url(&self.base_url).map_err(Error::Config)?;
 
         let mut headers = HeaderMap::new();
         let mut auth = header_value("API key", &format!("Bearer {}", key.expose())).map_err(Error::Config)?;
@@ -609,17 +694,24 @@ impl ClientBuilder {
             header_value("contact id", contact_id).map_err(Error::Config)?;
         }
 
-        let http = match self.http {
-            Some(http) => http,
-            None => reqwest::Client::builder()
-                .connect_timeout(self.connect_timeout)
-                .build()
-                .map_err(|e| Error::Config(format!("could not build the HTTP client: {e}")))?,
+        let (http, connect_timeout) = match self.http {
+            Some(http) => (http, None),
+            None => {
+                let http = reqwest::Client::builder()
+                    .connect_timeout(self.connect_timeout)
+                    .build()
+                    .map_err(|e| Error::Config(format!("could not build the HTTP client: {e}")))?;
+                (http, Some(self.connect_timeout))
+            }
         };
         Ok(Client {
             inner: Arc::new(Inner {
                 http,
                 base_url,
+                host,
+                connect_timeout,
+                max_response_body_size: self.max_response_body_size,
+                max_error_body_size: self.max_error_body_size,
                 headers,
                 timeout: self.timeout,
                 stream_idle_timeout: self.stream_idle_timeout,

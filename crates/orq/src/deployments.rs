@@ -26,6 +26,7 @@ use serde_json::{Map, Value};
 
 use crate::client::{CallOptions, Client, call_options, redecode};
 use crate::error::Error;
+use crate::retry::Operation;
 use crate::stream::ChunkStream;
 use orq_api::ResponseValue;
 
@@ -194,6 +195,7 @@ impl ListRequest<Client> {
         self.client
             .execute(
                 "list",
+                Operation::Read,
                 &self.options,
                 "application/json",
                 redecode::<DeploymentList>,
@@ -456,10 +458,17 @@ impl DeploymentCall<GetConfig> {
     pub async fn send(self) -> Result<Option<DeploymentConfig>, Error> {
         let body = self.wire_body(false)?;
         self.client
-            .execute("get_config", &self.options, "application/json", redecode::<DeploymentConfig>, |api| {
-                let body = &body;
-                async move { api.deployments_get_config(body).await }
-            })
+            .execute(
+                "get_config",
+                Operation::Read,
+                &self.options,
+                "application/json",
+                redecode::<DeploymentConfig>,
+                |api| {
+                    let body = &body;
+                    async move { api.deployments_get_config(body).await }
+                },
+            )
             .await
             .map(|value| value.map(ResponseValue::into_inner))
     }
@@ -470,10 +479,17 @@ impl DeploymentCall<Invoke> {
     pub async fn send(self) -> Result<Option<InvokeResponse>, Error> {
         let body = self.wire_body(false)?;
         self.client
-            .execute("invoke", &self.options, "application/json", redecode::<InvokeResponse>, |api| {
-                let body = &body;
-                async move { api.deployments_invoke(None, None, body).await }
-            })
+            .execute(
+                "invoke",
+                Operation::Generate,
+                &self.options,
+                "application/json",
+                redecode::<InvokeResponse>,
+                |api| {
+                    let body = &body;
+                    async move { api.deployments_invoke(None, None, body).await }
+                },
+            )
             .await
             .map(|value| value.map(ResponseValue::into_inner))
     }
@@ -492,6 +508,7 @@ impl DeploymentCall<StreamOp> {
             .client
             .execute(
                 "stream",
+                Operation::Generate,
                 &self.options,
                 "text/event-stream",
                 |_, _| None,

@@ -36,9 +36,63 @@ pub enum Error {
         after: Option<Duration>,
     },
 
-    /// The request could not be sent or the connection broke.
-    #[error("connection to orq.ai failed: {0}")]
-    Connection(#[source] reqwest::Error),
+    /// No connection could be opened (refused, DNS, TLS): nothing was sent.
+    #[error("could not connect to {host}: {cause} ({detail})")]
+    Connect {
+        /// The host and port connected to.
+        host: String,
+        /// Why, as far as the transport tells.
+        cause: ConnectionCause,
+        /// The innermost error's own words.
+        detail: String,
+        /// The transport's error.
+        #[source]
+        source: reqwest::Error,
+    },
+
+    /// Opening a connection took longer than the connect timeout: nothing was
+    /// sent. Distinct from [`Error::Timeout`], the limit on the whole request.
+    #[error("connecting to {host} timed out{}", after.map(|d| format!(" after {d:?}")).unwrap_or_default())]
+    ConnectTimeout {
+        /// The host and port connected to.
+        host: String,
+        /// The connect timeout, when known (not with a custom `http_client`).
+        after: Option<Duration>,
+    },
+
+    /// The connection broke after the request was sent (or while it was being
+    /// sent): the service may have received it.
+    #[error("the connection to {host} broke: {cause} ({detail})")]
+    Connection {
+        /// The host and port connected to.
+        host: String,
+        /// Why, as far as the transport tells.
+        cause: ConnectionCause,
+        /// The innermost error's own words.
+        detail: String,
+        /// The transport's error.
+        #[source]
+        source: reqwest::Error,
+    },
+
+    /// A response body is larger than the client accepts; nothing of it is kept.
+    #[error(
+        "the {what} response body is larger than the limit of {limit} bytes; \
+         raise it with ClientBuilder::max_response_body_size"
+    )]
+    BodyTooLarge {
+        /// The operation, such as `invoke`.
+        what: &'static str,
+        /// The limit in bytes.
+        limit: usize,
+    },
+
+    /// The call was not made inside a Tokio runtime.
+    #[error(
+        "orq needs a Tokio runtime with I/O and timers enabled (such as #[tokio::main]); \
+         this call was made outside of one"
+    )]
+    NoRuntime,
 
     /// A response arrived but its body is not what the API describes.
     #[error("could not decode the {what} response at `{path}`: {message} (body starts with: {excerpt})")]
@@ -125,6 +179,37 @@ pub enum StreamError {
     Deadline(Duration),
 }
 
+/// Why a connection failed, as far as the transport tells.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum ConnectionCause {
+    /// Nothing accepts connections on that port.
+    Refused,
+    /// The host name did not resolve.
+    Dns,
+    /// The TLS handshake failed (or the server does not speak TLS).
+    Tls,
+    /// The peer reset or aborted the connection.
+    Reset,
+    /// The connection was closed before a whole response arrived.
+    Closed,
+    /// Something else; the detail says what.
+    Other,
+}
+
+impl std::fmt::Display for ConnectionCause {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            ConnectionCause::Refused => "connection refused",
+            ConnectionCause::Dns => "DNS lookup failed",
+            ConnectionCause::Tls => "TLS handshake failed",
+            ConnectionCause::Reset => "connection reset",
+            ConnectionCause::Closed => "connection closed before the response arrived",
+            ConnectionCause::Other => "connection failed",
+        })
+    }
+}
+
 impl Error {
     /// The HTTP status, for [`Error::Api`].
     pub fn status(&self) -> Option<reqwest::StatusCode> {
@@ -153,13 +238,107 @@ impl From<orq_api::types::UnsupportedInput> for Error {
     }
 }
 
-/// A `reqwest::Error` turned into ours; timeouts get their own variant.
-pub(crate) fn from_reqwest(error: reqwest::Error, timeout: Option<Duration>) -> Error {
-    if error.is_timeout() {
-        Error::Timeout { after: timeout }
-    } else {
-        Error::Connection(error.without_url())
+/// What a transport error is translated with: where the call went and the
+/// limits that applied.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Transport<'a> {
+    pub host: &'a str,
+    pub timeout: Duration,
+    pub connect_timeout: Option<Duration>,
+}
+
+/// A `reqwest::Error` turned into ours: connect failures (nothing sent),
+/// connect and request timeouts, broken connections and bodies over a limit
+/// each get their own variant.
+pub(crate) fn from_reqwest(error: reqwest::Error, transport: Transport<'_>) -> Error {
+    if let Some(over) = find_source::<BodyTooLarge>(&error) {
+        return Error::BodyTooLarge { what: over.what, limit: over.limit };
     }
+    let host = transport.host.to_string();
+    if error.is_connect() && error.is_timeout() {
+        return Error::ConnectTimeout { host, after: transport.connect_timeout };
+    }
+    if error.is_timeout() {
+        return Error::Timeout { after: Some(transport.timeout) };
+    }
+    let source = error.without_url();
+    let (cause, detail) = connection_cause(&source);
+    if source.is_connect() {
+        Error::Connect { host, cause, detail, source }
+    } else {
+        Error::Connection { host, cause, detail, source }
+    }
+}
+
+/// A response body went over its limit (carried through the transport's errors).
+#[derive(Debug)]
+pub(crate) struct BodyTooLarge {
+    pub what: &'static str,
+    pub limit: usize,
+}
+
+impl std::fmt::Display for BodyTooLarge {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "the {} response body is larger than {} bytes", self.what, self.limit)
+    }
+}
+
+impl std::error::Error for BodyTooLarge {}
+
+/// The first error of type `T` in `error`'s source chain (itself included).
+fn find_source<'a, T: std::error::Error + 'static>(
+    error: &'a (dyn std::error::Error + 'static),
+) -> Option<&'a T> {
+    let mut current = Some(error);
+    while let Some(error) = current {
+        if let Some(found) = error.downcast_ref::<T>() {
+            return Some(found);
+        }
+        current = error.source();
+    }
+    None
+}
+
+/// Why a connection failed, read from the source chain, with the innermost
+/// error's text. reqwest's own message ("error sending request") says nothing.
+fn connection_cause(error: &reqwest::Error) -> (ConnectionCause, String) {
+    use std::io::ErrorKind;
+    let mut cause = None;
+    let (mut dns, mut tcp) = (false, false);
+    let mut innermost: &(dyn std::error::Error + 'static) = error;
+    let mut current = std::error::Error::source(error);
+    while let Some(layer) = current {
+        innermost = layer;
+        if let Some(io) = layer.downcast_ref::<std::io::Error>() {
+            cause = cause.or(match io.kind() {
+                ErrorKind::ConnectionRefused => Some(ConnectionCause::Refused),
+                ErrorKind::ConnectionReset | ErrorKind::ConnectionAborted | ErrorKind::BrokenPipe => {
+                    Some(ConnectionCause::Reset)
+                }
+                ErrorKind::UnexpectedEof => Some(ConnectionCause::Closed),
+                _ => None,
+            });
+        }
+        if let Some(hyper) = layer.downcast_ref::<hyper::Error>()
+            && hyper.is_incomplete_message()
+        {
+            cause = cause.or(Some(ConnectionCause::Closed));
+        }
+        // hyper-util names the connect step that failed; its types are private.
+        let text = layer.to_string();
+        dns |= text == "dns error" || text.starts_with("error resolving DNS");
+        tcp |= text == "tcp connect error";
+        current = layer.source();
+    }
+    let cause = cause.unwrap_or(if dns {
+        ConnectionCause::Dns
+    } else if error.is_connect() && !tcp {
+        // Connected over TCP, then failed before HTTP: the TLS handshake.
+        ConnectionCause::Tls
+    } else {
+        ConnectionCause::Other
+    });
+    (cause, innermost.to_string())
 }
 
 /// Builds [`Error::Api`] from a status, headers and raw body.

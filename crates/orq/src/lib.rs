@@ -50,6 +50,7 @@
 
 #[cfg(feature = "blocking")]
 pub mod blocking;
+mod body;
 mod client;
 pub mod deployments;
 mod error;
@@ -57,10 +58,10 @@ mod retry;
 mod stream;
 
 pub use client::{
-    ApiKey, Client, ClientBuilder, DEFAULT_BASE_URL, DEFAULT_CONNECT_TIMEOUT, DEFAULT_STREAM_IDLE_TIMEOUT,
-    DEFAULT_TIMEOUT,
+    ApiKey, Client, ClientBuilder, DEFAULT_BASE_URL, DEFAULT_CONNECT_TIMEOUT, DEFAULT_MAX_ERROR_BODY_SIZE,
+    DEFAULT_MAX_RESPONSE_BODY_SIZE, DEFAULT_STREAM_IDLE_TIMEOUT, DEFAULT_TIMEOUT,
 };
-pub use error::{Error, StreamError};
+pub use error::{ConnectionCause, Error, StreamError};
 pub use retry::RetryPolicy;
 pub use stream::{ChunkStream, DEFAULT_MAX_EVENT_SIZE, StreamedMessage, TransportError};
 

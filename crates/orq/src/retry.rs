@@ -1,6 +1,12 @@
 //! Retries: which failures are retried, how long to wait, and the loop that
 //! runs an operation's attempts.
 //!
+//! Whether a failure may be retried at all is decided by one table,
+//! [`RETRY_TABLE`]: `list` and `get_config` generate nothing and are safe to
+//! send again; `invoke` and `stream` start a generation, which runs (and is
+//! billed) again with every resend, so by default they are sent again only
+//! where the service cannot have started it.
+//!
 //! The wait schedule is backon's exponential backoff with jitter; a
 //! `Retry-After` header from the service replaces the computed wait.
 
@@ -13,10 +19,19 @@ use crate::error::Error;
 
 /// When and how often failed requests are retried.
 ///
-/// The default retries twice (three attempts in all) on connection errors and
-/// on 408, 429, 500, 502, 503 and 504, waiting 500 ms, then 1 s (each with
-/// jitter), at most 60 s per wait and 5 minutes in all, and honours
-/// `Retry-After`.
+/// The default retries twice (three attempts in all), waiting 500 ms, then
+/// 1 s (each with jitter), at most 60 s per wait and 5 minutes in all, and
+/// honours `Retry-After`. What is retried depends on the operation:
+///
+/// | Failure | `list`, `get_config` | `invoke`, `stream` |
+/// |---|---|---|
+/// | no connection opened (refused, DNS, TLS, connect timeout): nothing was sent | retried | retried |
+/// | 408, 429, 503: the service did not start the work | retried | retried |
+/// | 500, 502, 504: the work may have started | retried | only with [`allow_duplicate_generations`](Self::allow_duplicate_generations) |
+/// | the connection broke after the request was sent | retried | only with [`allow_duplicate_generations`](Self::allow_duplicate_generations) |
+/// | a 2xx answer whose body broke off: the work was done | retried | never |
+/// | the request timeout passed | never | never |
+/// | any other status, an undecodable answer, a body over its limit | never | never |
 ///
 /// ```
 /// use std::time::Duration;
@@ -40,6 +55,7 @@ pub struct RetryPolicy {
     pub(crate) statuses: Vec<u16>,
     pub(crate) jitter: bool,
     pub(crate) max_retry_after: Duration,
+    pub(crate) allow_duplicate_generations: bool,
 }
 
 impl Default for RetryPolicy {
@@ -54,6 +70,7 @@ impl Default for RetryPolicy {
             statuses: vec![408, 429, 500, 502, 503, 504],
             jitter: true,
             max_retry_after: Duration::from_secs(60),
+            allow_duplicate_generations: false,
         }
     }
 }
@@ -95,13 +112,18 @@ impl RetryPolicy {
         self
     }
 
-    /// Whether connection failures (refused, reset, DNS) are retried.
+    /// Whether connection failures (refused, DNS, TLS, connect timeout, a
+    /// connection broken before the answer) are retried at all (default: yes,
+    /// as the table in [`RetryPolicy`] says).
     pub fn retry_connection_errors(mut self, retry: bool) -> Self {
         self.retry_connection_errors = retry;
         self
     }
 
-    /// The HTTP statuses that are retried, replacing the default list.
+    /// The HTTP statuses that are retried, replacing the default list
+    /// (408, 429, 500, 502, 503, 504). For `invoke` and `stream`, statuses
+    /// other than 408, 429 and 503 are retried only with
+    /// [`Self::allow_duplicate_generations`].
     pub fn retry_on_status(mut self, statuses: impl IntoIterator<Item = u16>) -> Self {
         self.statuses = statuses.into_iter().collect();
         self
@@ -119,11 +141,38 @@ impl RetryPolicy {
         self
     }
 
-    fn is_retryable(&self, error: &Error) -> bool {
-        match error {
-            Error::Api { status, .. } => self.statuses.contains(&status.as_u16()),
-            Error::Connection(_) => self.retry_connection_errors,
-            _ => false,
+    /// Also resend `invoke` and `stream` where the service may already have
+    /// started the generation: after a 500, 502 or 504 (or another listed
+    /// status besides 408, 429 and 503), and after the connection broke once
+    /// the request was sent. Off by default.
+    ///
+    /// **Risk:** each resend can run the generation again, and be billed
+    /// again, while the first run's result is lost. Turn this on only for
+    /// deployments where a duplicate generation is harmless. A 2xx answer
+    /// whose body broke off is never resent: that generation surely ran.
+    pub fn allow_duplicate_generations(mut self, allow: bool) -> Self {
+        self.allow_duplicate_generations = allow;
+        self
+    }
+
+    /// Whether `failure` of an `operation` may be sent again, per [`RETRY_TABLE`]
+    /// and this policy's switches.
+    fn allows_retry(&self, operation: Operation, failure: &Failure) -> bool {
+        let failed = failure.classify(&self.statuses);
+        let connection = matches!(failed, Failed::NotConnected | Failed::Broken | Failed::BodyBroke);
+        if connection && !self.retry_connection_errors {
+            return false;
+        }
+        let (_, reads, generations) =
+            RETRY_TABLE.iter().find(|(row, _, _)| *row == failed).copied().unwrap_or(NEVER_ROW);
+        let verdict = match operation {
+            Operation::Read => reads,
+            Operation::Generate => generations,
+        };
+        match verdict {
+            Verdict::Retry => true,
+            Verdict::IfDuplicatesAllowed => self.allow_duplicate_generations,
+            Verdict::Never => false,
         }
     }
 
@@ -140,35 +189,118 @@ impl RetryPolicy {
     }
 }
 
-/// One failed attempt: the error, the wait the service asked for, and whether
-/// sending the request again is safe at all.
+/// What an operation does at the service, which decides what may be resent.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Operation {
+    /// Reads only (`list`, `get_config`): sending it twice does no harm.
+    Read,
+    /// Starts a generation (`invoke`, `stream`): each send may run and bill it.
+    Generate,
+}
+
+/// A failed attempt, by what it tells about the request reaching the service.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Failed {
+    /// No connection was opened (refused, DNS, TLS, connect timeout): nothing was sent.
+    NotConnected,
+    /// A listed status saying the work was not started: 408, 429, 503.
+    Declined,
+    /// Another listed status (by default 500, 502, 504): the work may have started.
+    ServerError,
+    /// The connection broke after the request was sent, before an answer.
+    Broken,
+    /// A 2xx answer whose body broke off: the work was done.
+    BodyBroke,
+    /// The request timeout passed: the work may be running.
+    TimedOut,
+    /// Anything else: an unlisted status, an undecodable answer, a body over
+    /// its limit, an invalid request.
+    Final,
+}
+
+/// Whether one kind of failure is sent again.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Verdict {
+    Retry,
+    IfDuplicatesAllowed,
+    Never,
+}
+
+use Verdict::{IfDuplicatesAllowed, Never, Retry};
+
+/// The retry table: may a failed attempt be sent again? One row per kind of
+/// failure; the columns are the operations that read (`list`, `get_config`)
+/// and those that start a generation (`invoke`, `stream`). `Retry` still
+/// obeys the policy's limits (`max_retries`, `max_elapsed_time`, the status
+/// list, `retry_connection_errors`); `IfDuplicatesAllowed` needs
+/// [`RetryPolicy::allow_duplicate_generations`].
+#[rustfmt::skip]
+pub(crate) const RETRY_TABLE: [(Failed, Verdict, Verdict); 7] = [
+    // failure               list, get_config  invoke, stream
+    (Failed::NotConnected,   Retry,            Retry),
+    (Failed::Declined,       Retry,            Retry),
+    (Failed::ServerError,    Retry,            IfDuplicatesAllowed),
+    (Failed::Broken,         Retry,            IfDuplicatesAllowed),
+    (Failed::BodyBroke,      Retry,            Never),
+    (Failed::TimedOut,       Never,            Never),
+    (Failed::Final,          Never,            Never),
+];
+
+const NEVER_ROW: (Failed, Verdict, Verdict) = (Failed::Final, Never, Never);
+
+/// Statuses that say the service did not start the work.
+const DECLINED: [u16; 3] = [408, 429, 503];
+
+/// One failed attempt: the error, the wait the service asked for, and
+/// whether a successful answer had already started.
 pub(crate) struct Failure {
     pub error: Error,
     pub retry_after: Option<Duration>,
-    pub replayable: bool,
+    pub after_success: bool,
 }
 
 impl Failure {
-    /// A failure after the service accepted the request: never retried.
-    pub fn final_(error: Error) -> Self {
-        Failure { error, retry_after: None, replayable: false }
+    /// The body of a 2xx answer broke off: the service did the work.
+    pub fn after_success(error: Error) -> Self {
+        Failure { error, retry_after: None, after_success: true }
     }
 
     /// A failure the service answered with, honouring its `Retry-After`.
     pub fn answered(error: Error, headers: &reqwest::header::HeaderMap) -> Self {
-        Failure { error, retry_after: retry_after(headers), replayable: true }
+        Failure { error, retry_after: retry_after(headers), after_success: false }
+    }
+
+    /// Which row of [`RETRY_TABLE`] this failure falls under.
+    fn classify(&self, statuses: &[u16]) -> Failed {
+        if self.after_success {
+            let broke = matches!(self.error, Error::Connection { .. });
+            return if broke { Failed::BodyBroke } else { Failed::Final };
+        }
+        match &self.error {
+            Error::Connect { .. } | Error::ConnectTimeout { .. } => Failed::NotConnected,
+            Error::Connection { .. } => Failed::Broken,
+            Error::Timeout { .. } => Failed::TimedOut,
+            Error::Api { status, .. } if statuses.contains(&status.as_u16()) => {
+                if DECLINED.contains(&status.as_u16()) { Failed::Declined } else { Failed::ServerError }
+            }
+            _ => Failed::Final,
+        }
     }
 }
 
 impl From<Error> for Failure {
     fn from(error: Error) -> Self {
-        Failure { error, retry_after: None, replayable: true }
+        Failure { error, retry_after: None, after_success: false }
     }
 }
 
 /// Runs `attempt` until it succeeds, fails for good, or the policy gives up.
 /// `attempt` gets the attempt number, starting at 1.
-pub(crate) async fn run<T, F, Fut>(policy: &RetryPolicy, mut attempt: F) -> Result<T, Error>
+pub(crate) async fn run<T, F, Fut>(
+    policy: &RetryPolicy,
+    operation: Operation,
+    mut attempt: F,
+) -> Result<T, Error>
 where
     F: FnMut(u32) -> Fut,
     Fut: Future<Output = Result<T, Failure>>,
@@ -181,7 +313,7 @@ where
             Ok(value) => return Ok(value),
             Err(failure) => failure,
         };
-        if !failure.replayable || !policy.is_retryable(&failure.error) {
+        if !policy.allows_retry(operation, &failure) {
             return Err(failure.error);
         }
         let Some(backoff) = schedule.next() else {
