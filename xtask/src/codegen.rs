@@ -779,6 +779,57 @@ mod tests {
     }
 
     #[test]
+    fn request_types_are_non_exhaustive_and_response_types_are_not() {
+        let spec = crate::workspace_root().join(crate::SPEC_PATH);
+        let document: Value = serde_norway::from_str(&std::fs::read_to_string(&spec).unwrap()).unwrap();
+        let requests = request_schemas(&document).unwrap();
+        for name in
+            ["DeploymentRequest", "Message", "UserContentPart", "CacheControl", "Document", "Identity"]
+        {
+            assert!(requests.contains(name), "{name} is reachable from a request body");
+        }
+        for name in ["InvokeResponse", "DeploymentList", "StreamChunk", "ChoiceMessage"] {
+            assert!(!requests.contains(name), "{name} is response-only");
+        }
+
+        let (_, generated) = generate(&spec).unwrap().into_iter().next().unwrap();
+        let file = syn::parse_file(&generated).unwrap();
+        let types = file
+            .items
+            .iter()
+            .find_map(|item| match item {
+                syn::Item::Mod(m) if m.ident == "types" => m.content.as_ref(),
+                _ => None,
+            })
+            .unwrap();
+        let marked = |attrs: &[syn::Attribute]| attrs.iter().any(|a| a.path().is_ident("non_exhaustive"));
+        let mut seen = 0;
+        for item in &types.1 {
+            match item {
+                syn::Item::Struct(s) if matches!(s.fields, syn::Fields::Named(_)) => {
+                    assert_eq!(
+                        marked(&s.attrs),
+                        requests.contains(&s.ident.to_string()),
+                        "struct {}",
+                        s.ident
+                    );
+                    seen += 1;
+                }
+                syn::Item::Enum(e) => {
+                    let request = requests.contains(&e.ident.to_string());
+                    assert_eq!(marked(&e.attrs), request, "enum {}", e.ident);
+                    for v in e.variants.iter().filter(|v| matches!(v.fields, syn::Fields::Named(_))) {
+                        assert_eq!(marked(&v.attrs), request, "{}::{}", e.ident, v.ident);
+                    }
+                    seen += 1;
+                }
+                _ => {}
+            }
+        }
+        assert!(seen > 40, "only {seen} types checked");
+    }
+
+    #[test]
     fn variant_names_are_rust_identifiers() {
         assert_eq!(variant_name("expected_output"), "ExpectedOutput");
         assert_eq!(variant_name("google-ai"), "GoogleAi");

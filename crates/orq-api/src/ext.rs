@@ -61,7 +61,7 @@ impl Message {
     /// use orq_api::types::{AssistantContentPart, AssistantToolCall, Message};
     ///
     /// let history = Message::assistant(vec![
-    ///     AssistantContentPart::signed_reasoning("The user wants the order status.", "sig-1"),
+    ///     AssistantContentPart::reasoning("The user wants the order status.", "sig-1"),
     ///     AssistantContentPart::text("Let me look that up."),
     /// ])
     /// .with_tool_calls([AssistantToolCall::function("call_1", "lookup_order", r#"{"id":"A-1"}"#)]);
@@ -111,7 +111,8 @@ impl Message {
     }
 
     /// The result of the tool call `tool_call_id`: plain text, or a list of
-    /// strings or [`TextContentPart`]s.
+    /// [`TextContentPart`]s. (A list of plain strings, `Vec<ToolContentPart>`
+    /// built from `&str`, is the 2025-04 API's shape; today's takes text parts.)
     pub fn tool(tool_call_id: impl Into<String>, content: impl Into<ToolContent>) -> Self {
         Message::Tool {
             cache_control: None,
@@ -364,14 +365,9 @@ impl AssistantContentPart {
         AssistantContentPart::Refusal { refusal: Some(refusal.into()) }
     }
 
-    /// The model's reasoning before it answered, without a signature.
-    pub fn reasoning(reasoning: impl Into<String>) -> Self {
-        AssistantContentPart::Reasoning { reasoning: reasoning.into(), signature: None }
-    }
-
-    /// The model's reasoning with the provider's signature, sent back unchanged
-    /// so the provider can verify it.
-    pub fn signed_reasoning(reasoning: impl Into<String>, signature: impl Into<String>) -> Self {
+    /// The model's reasoning before it answered, with the provider's signature
+    /// (today's API requires it), both sent back exactly as the model gave them.
+    pub fn reasoning(reasoning: impl Into<String>, signature: impl Into<String>) -> Self {
         AssistantContentPart::Reasoning { reasoning: reasoning.into(), signature: Some(signature.into()) }
     }
 
@@ -542,18 +538,6 @@ impl From<TextContentPart> for ToolContent {
 impl From<Vec<TextContentPart>> for ToolContent {
     fn from(parts: Vec<TextContentPart>) -> Self {
         ToolContent::Array(parts.into_iter().map(ToolContentPart::TextContentPart).collect())
-    }
-}
-
-impl From<Vec<&str>> for ToolContent {
-    fn from(pieces: Vec<&str>) -> Self {
-        ToolContent::Array(pieces.into_iter().map(ToolContentPart::from).collect())
-    }
-}
-
-impl From<Vec<String>> for ToolContent {
-    fn from(pieces: Vec<String>) -> Self {
-        ToolContent::Array(pieces.into_iter().map(ToolContentPart::from).collect())
     }
 }
 

@@ -19,7 +19,7 @@ use orq_api::types::{
     ParametersType, PhotoRealVersion, PromptConfig, PromptContent, PromptContentPart, PromptImage,
     PromptImagePart, PromptMessage, PromptTextPart, Provider, ReasoningEffort, ResponseFormat, Retrieval,
     RetrievalMetadata, Role, StreamChoice, StreamChunk, StreamEvent, StreamMessage, ToolCall,
-    ToolCallsMessage, ToolType, UserContentPart,
+    ToolCallsMessage, ToolContentPart, ToolType, UserContentPart,
 };
 use orq_api::{Client, RequestOptions};
 use serde::Serialize;
@@ -1409,7 +1409,7 @@ fn full_request() -> DeploymentRequest {
         .with_audio("audio_abc123")
         .with_name("agent")
         .with_refusal("I cannot change the address."),
-        Message::tool("call_9TzP4aM", vec!["line 1", "line 2"]),
+        Message::tool("call_9TzP4aM", vec![ToolContentPart::from("line 1"), ToolContentPart::from("line 2")]),
         Message::assistant("Anything else?"),
         Message::user("Thanks!"),
     ];
@@ -1619,7 +1619,7 @@ fn messages_decode_into_their_role_and_round_trip() {
         ),
         (
             json!({"role": "tool", "content": ["a", "b"], "tool_call_id": "call_2"}),
-            Message::tool("call_2", vec!["a", "b"]),
+            Message::tool("call_2", vec![ToolContentPart::from("a"), ToolContentPart::from("b")]),
         ),
     ];
     for (json, expected) in cases {
