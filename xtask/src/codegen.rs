@@ -24,6 +24,16 @@
 //! Lenient integers: every integer field of a generated struct also accepts a number
 //! with no fractional part (`3.0`), which JSON producers are free to send; the spec
 //! declares counts and positions `integer` where upstream says `number`.
+//!
+//! Forward-compatible requests: every struct, enum and struct-like enum variant a
+//! request body can contain (the component schemas reachable from a `requestBody` or
+//! a parameter) is `#[non_exhaustive]`. Code outside `orq-api` then builds them only
+//! through the hand-written constructors of `ext.rs` (or `Default` plus field
+//! assignment) and matches them with `..` and a wildcard arm, so a field or variant a
+//! later spec adds compiles into code written today. Fields stay `pub` for reading
+//! and setting. typify's type patches reach types but not enum variants, so this is a
+//! pass over the generated tokens, like the lenient integers. Response types stay
+//! exhaustive: users read them, and the mock server builds them.
 
 use std::path::Path;
 use std::process::ExitCode;
@@ -91,6 +101,7 @@ pub fn generate(spec_path: &Path) -> Result<Vec<(String, String)>, String> {
     let open_enums = open_enums(&document)?;
     let open_unions = open_unions(&document, &open_enums)?;
     check_response_unions_are_open(&document)?;
+    let requests = request_schemas(&document)?;
     let spec: openapiv3::OpenAPI = serde_json::from_value(document)
         .map_err(|e| format!("{} is not OpenAPI 3.0: {e}", spec_path.display()))?;
 
@@ -121,6 +132,7 @@ pub fn generate(spec_path: &Path) -> Result<Vec<(String, String)>, String> {
     let mut generator = Generator::new(&settings);
     let client = generator.generate_tokens(&spec).map_err(|e| format!("progenitor: {e}"))?;
     let client = lenient_integers(client)?;
+    let client = non_exhaustive_requests(client, &requests)?;
     let enums = open_enums.iter().map(OpenEnum::tokens);
     let unions = open_unions.iter().map(OpenUnion::tokens);
     let lenient = lenient_module();
@@ -539,6 +551,77 @@ fn collect_refs(value: &Value, out: &mut Vec<String>) {
     }
 }
 
+/// Names of the component schemas a request can contain: those reachable from an
+/// operation's `requestBody` or `parameters`.
+fn request_schemas(document: &Value) -> Result<std::collections::BTreeSet<String>, String> {
+    let mut pending = Vec::new();
+    let operations = document
+        .get("paths")
+        .and_then(Value::as_object)
+        .into_iter()
+        .flat_map(|paths| paths.values())
+        .filter_map(Value::as_object)
+        .flat_map(|item| item.values());
+    for operation in operations {
+        for part in ["requestBody", "parameters"] {
+            collect_refs(operation.get(part).unwrap_or(&Value::Null), &mut pending);
+        }
+    }
+    let mut names = std::collections::BTreeSet::new();
+    while let Some(reference) = pending.pop() {
+        let name = reference
+            .strip_prefix("#/components/schemas/")
+            .ok_or_else(|| format!("unsupported $ref `{reference}`"))?;
+        if !names.insert(name.to_string()) {
+            continue;
+        }
+        let schema = document
+            .pointer(&format!("/components/schemas/{name}"))
+            .ok_or_else(|| format!("unresolvable $ref `{reference}`"))?;
+        collect_refs(schema, &mut pending);
+    }
+    Ok(names)
+}
+
+/// Marks the generated request types named in `requests` `#[non_exhaustive]`: structs
+/// with named fields, enums, and the enums' struct-like variants.
+fn non_exhaustive_requests(
+    tokens: TokenStream,
+    requests: &std::collections::BTreeSet<String>,
+) -> Result<TokenStream, String> {
+    let mut file: syn::File =
+        syn::parse2(tokens).map_err(|e| format!("progenitor output does not parse: {e}"))?;
+    let types = file
+        .items
+        .iter_mut()
+        .find_map(|item| match item {
+            syn::Item::Mod(m) if m.ident == "types" => m.content.as_mut(),
+            _ => None,
+        })
+        .ok_or("progenitor output has no `types` module")?;
+    let non_exhaustive: syn::Attribute = syn::parse_quote!(#[non_exhaustive]);
+    for item in &mut types.1 {
+        match item {
+            syn::Item::Struct(item)
+                if requests.contains(&item.ident.to_string())
+                    && matches!(item.fields, syn::Fields::Named(_)) =>
+            {
+                item.attrs.push(non_exhaustive.clone());
+            }
+            syn::Item::Enum(item) if requests.contains(&item.ident.to_string()) => {
+                item.attrs.push(non_exhaustive.clone());
+                for variant in &mut item.variants {
+                    if matches!(variant.fields, syn::Fields::Named(_)) {
+                        variant.attrs.push(non_exhaustive.clone());
+                    }
+                }
+            }
+            _ => {}
+        }
+    }
+    Ok(quote::ToTokens::to_token_stream(&file))
+}
+
 /// The `lenient` module the integer fields' `deserialize_with` points at.
 fn lenient_module() -> TokenStream {
     quote! {
@@ -693,6 +776,57 @@ mod tests {
         part.as_object_mut().unwrap().remove(OPEN_ENUM_EXTENSION);
         let err = check_response_unions_are_open(&document).unwrap_err();
         assert!(err.starts_with("PromptContentPart:"), "{err}");
+    }
+
+    #[test]
+    fn request_types_are_non_exhaustive_and_response_types_are_not() {
+        let spec = crate::workspace_root().join(crate::SPEC_PATH);
+        let document: Value = serde_norway::from_str(&std::fs::read_to_string(&spec).unwrap()).unwrap();
+        let requests = request_schemas(&document).unwrap();
+        for name in
+            ["DeploymentRequest", "Message", "UserContentPart", "CacheControl", "Document", "Identity"]
+        {
+            assert!(requests.contains(name), "{name} is reachable from a request body");
+        }
+        for name in ["InvokeResponse", "DeploymentList", "StreamChunk", "ChoiceMessage"] {
+            assert!(!requests.contains(name), "{name} is response-only");
+        }
+
+        let (_, generated) = generate(&spec).unwrap().into_iter().next().unwrap();
+        let file = syn::parse_file(&generated).unwrap();
+        let types = file
+            .items
+            .iter()
+            .find_map(|item| match item {
+                syn::Item::Mod(m) if m.ident == "types" => m.content.as_ref(),
+                _ => None,
+            })
+            .unwrap();
+        let marked = |attrs: &[syn::Attribute]| attrs.iter().any(|a| a.path().is_ident("non_exhaustive"));
+        let mut seen = 0;
+        for item in &types.1 {
+            match item {
+                syn::Item::Struct(s) if matches!(s.fields, syn::Fields::Named(_)) => {
+                    assert_eq!(
+                        marked(&s.attrs),
+                        requests.contains(&s.ident.to_string()),
+                        "struct {}",
+                        s.ident
+                    );
+                    seen += 1;
+                }
+                syn::Item::Enum(e) => {
+                    let request = requests.contains(&e.ident.to_string());
+                    assert_eq!(marked(&e.attrs), request, "enum {}", e.ident);
+                    for v in e.variants.iter().filter(|v| matches!(v.fields, syn::Fields::Named(_))) {
+                        assert_eq!(marked(&v.attrs), request, "{}::{}", e.ident, v.ident);
+                    }
+                    seen += 1;
+                }
+                _ => {}
+            }
+        }
+        assert!(seen > 40, "only {seen} types checked");
     }
 
     #[test]

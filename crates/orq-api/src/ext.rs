@@ -1,21 +1,39 @@
-//! Hand-written conveniences on the generated types: message constructors,
-//! conversions and accessors. Kept beside the generated code, never inside it.
+//! Hand-written conveniences on the generated types: constructors for every
+//! shape a request can carry, conversions and accessors. Kept beside the
+//! generated code, never inside it.
+//!
+//! # Why constructors
+//!
+//! Request types are `#[non_exhaustive]` (see `cargo xtask codegen`): a later
+//! spec may add a field or a variant to any of them, and code outside this crate
+//! that spelled out a struct literal or an exhaustive match would stop compiling.
+//! So requests are built with the constructors and `with_*` setters here (or
+//! `Default` plus field assignment where a type has a default), and read through
+//! their public fields.
+
+use std::collections::BTreeMap;
 
 use crate::types::{
-    AudioFormat, ChoiceMessage, DeploymentList, DeploymentRequest, Document, ImageDetail, ImageUrl,
-    InputAudio, InputValue, InvokeResponse, Message, StreamChoice, StreamChunk, TextContent, ToolContent,
-    ToolContentPart, UserContent, UserContentPart,
+    AssistantAudio, AssistantContent, AssistantContentPart, AssistantFunctionCall, AssistantToolCall,
+    AudioFormat, CacheControl, CacheControlType, CacheTtl, ChoiceMessage, DeploymentList, DeploymentRequest,
+    Document, DocumentMetadata, FieldCondition, FieldConditions, FileData, FilterValue, Identity,
+    ImageDetail, ImageUrl, InputAudio, InputValue, InvokeOptions, InvokeResponse, KnowledgeFilter, Message,
+    StreamChoice, StreamChunk, TextContent, TextContentPart, TextPartType, Thread, ToolContent,
+    ToolContentPart, ToolKind, UserContent, UserContentPart,
 };
 
+// ------------------------------------------------------------------ messages
+
 impl Message {
-    /// A system prompt.
-    pub fn system(content: impl Into<String>) -> Self {
-        Message::System { content: TextContent::String(content.into()), name: None }
+    /// A system prompt: plain text, or text parts built with [`TextContentPart::new`].
+    pub fn system(content: impl Into<TextContent>) -> Self {
+        Message::System { content: content.into(), name: None }
     }
 
-    /// Developer instructions (for models that separate them from system prompts).
-    pub fn developer(content: impl Into<String>) -> Self {
-        Message::Developer { content: TextContent::String(content.into()), name: None }
+    /// Developer instructions (for models that separate them from system prompts):
+    /// plain text, or text parts.
+    pub fn developer(content: impl Into<TextContent>) -> Self {
+        Message::Developer { content: content.into(), name: None }
     }
 
     /// A user message: plain text, or parts built with [`UserContentPart`].
@@ -34,22 +52,71 @@ impl Message {
         Message::User { content: content.into(), name: None }
     }
 
-    /// An earlier answer of the model, replayed as conversation history.
-    pub fn assistant(content: impl Into<String>) -> Self {
+    /// An earlier answer of the model, replayed as conversation history: plain
+    /// text, or parts built with [`AssistantContentPart`] (text, refusal,
+    /// reasoning, redacted reasoning). Add tool calls with
+    /// [`with_tool_calls`](Message::with_tool_calls).
+    ///
+    /// ```
+    /// use orq_api::types::{AssistantContentPart, AssistantToolCall, Message};
+    ///
+    /// let history = Message::assistant(vec![
+    ///     AssistantContentPart::reasoning("The user wants the order status.", "sig-1"),
+    ///     AssistantContentPart::text("Let me look that up."),
+    /// ])
+    /// .with_tool_calls([AssistantToolCall::function("call_1", "lookup_order", r#"{"id":"A-1"}"#)]);
+    /// # let _ = history;
+    /// ```
+    pub fn assistant(content: impl Into<AssistantContent>) -> Self {
         Message::Assistant {
             audio: None,
-            content: Some(crate::types::AssistantContent::String(content.into())),
+            content: Some(content.into()),
             name: None,
             refusal: None,
             tool_calls: Vec::new(),
         }
     }
 
-    /// The result of the tool call `tool_call_id`.
-    pub fn tool(tool_call_id: impl Into<String>, content: impl Into<String>) -> Self {
+    /// An earlier answer of the model that only called tools (its content is absent).
+    pub fn assistant_tool_calls(calls: impl IntoIterator<Item = AssistantToolCall>) -> Self {
+        Message::Assistant {
+            audio: None,
+            content: None,
+            name: None,
+            refusal: None,
+            tool_calls: calls.into_iter().collect(),
+        }
+    }
+
+    /// An earlier answer in which the model refused, with its refusal message.
+    pub fn assistant_refusal(refusal: impl Into<String>) -> Self {
+        Message::Assistant {
+            audio: None,
+            content: None,
+            name: None,
+            refusal: Some(refusal.into()),
+            tool_calls: Vec::new(),
+        }
+    }
+
+    /// An earlier audio answer of the model, referred to by its id.
+    pub fn assistant_audio(audio_id: impl Into<String>) -> Self {
+        Message::Assistant {
+            audio: Some(AssistantAudio::new(audio_id)),
+            content: None,
+            name: None,
+            refusal: None,
+            tool_calls: Vec::new(),
+        }
+    }
+
+    /// The result of the tool call `tool_call_id`: plain text, or a list of
+    /// [`TextContentPart`]s. (A list of plain strings, `Vec<ToolContentPart>`
+    /// built from `&str`, is the 2025-04 API's shape; today's takes text parts.)
+    pub fn tool(tool_call_id: impl Into<String>, content: impl Into<ToolContent>) -> Self {
         Message::Tool {
             cache_control: None,
-            content: ToolContent::String(content.into()),
+            content: content.into(),
             tool_call_id: Some(tool_call_id.into()),
         }
     }
@@ -66,6 +133,150 @@ impl Message {
         }
         self
     }
+
+    /// Adds tool calls to an assistant message. Other roles have no tool calls;
+    /// they are returned unchanged.
+    pub fn with_tool_calls(mut self, calls: impl IntoIterator<Item = AssistantToolCall>) -> Self {
+        if let Message::Assistant { tool_calls, .. } = &mut self {
+            tool_calls.extend(calls);
+        }
+        self
+    }
+
+    /// Sets the refusal message of an assistant message. Other roles have none;
+    /// they are returned unchanged.
+    pub fn with_refusal(mut self, text: impl Into<String>) -> Self {
+        if let Message::Assistant { refusal, .. } = &mut self {
+            *refusal = Some(text.into());
+        }
+        self
+    }
+
+    /// Sets the audio answer an assistant message refers to. Other roles have
+    /// none; they are returned unchanged.
+    pub fn with_audio(mut self, audio_id: impl Into<String>) -> Self {
+        if let Message::Assistant { audio, .. } = &mut self {
+            *audio = Some(AssistantAudio::new(audio_id));
+        }
+        self
+    }
+
+    /// Marks the end of this message as a prompt-cache breakpoint.
+    ///
+    /// The API carries cache control on tool messages and on content parts, so:
+    /// a tool message gets it itself; any other message gets it on the last part
+    /// of its content that can carry one (text, image or file), plain text
+    /// becoming a single text part. A message with no such part (an assistant
+    /// message without content, a user message of audio alone) is returned
+    /// unchanged; [`cache_control`](Message::cache_control) tells.
+    ///
+    /// ```
+    /// use orq_api::types::{CacheControl, CacheTtl, Message};
+    ///
+    /// let cached = Message::system("A long, stable system prompt.").cached();
+    /// let for_an_hour = Message::system("Another one.")
+    ///     .with_cache_control(CacheControl::ephemeral().with_ttl(CacheTtl::V1h));
+    /// assert!(cached.cache_control().is_some() && for_an_hour.cache_control().is_some());
+    /// ```
+    pub fn with_cache_control(mut self, cache: CacheControl) -> Self {
+        match &mut self {
+            Message::Developer { content, .. } | Message::System { content, .. } => {
+                if let TextContent::String(text) = content {
+                    *content = TextContent::Array(vec![TextContentPart::new(std::mem::take(text))]);
+                }
+                if let TextContent::Array(parts) = content
+                    && let Some(last) = parts.last_mut()
+                {
+                    last.cache_control = Some(cache);
+                }
+            }
+            Message::User { content, .. } => {
+                if let UserContent::String(text) = content {
+                    *content = UserContent::Array(vec![UserContentPart::text(std::mem::take(text))]);
+                }
+                if let UserContent::Array(parts) = content
+                    && let Some(slot) = parts.iter_mut().rev().find_map(UserContentPart::cache_control_mut)
+                {
+                    *slot = Some(cache);
+                }
+            }
+            Message::Assistant { content, .. } => {
+                if let Some(AssistantContent::String(text)) = content {
+                    *content =
+                        Some(AssistantContent::Array(vec![AssistantContentPart::text(std::mem::take(text))]));
+                }
+                if let Some(AssistantContent::Array(parts)) = content
+                    && let Some(slot) =
+                        parts.iter_mut().rev().find_map(AssistantContentPart::cache_control_mut)
+                {
+                    *slot = Some(cache);
+                }
+            }
+            Message::Tool { cache_control, .. } => *cache_control = Some(cache),
+        }
+        self
+    }
+
+    /// Marks the end of this message as a prompt-cache breakpoint of the default
+    /// lifetime: `with_cache_control(CacheControl::ephemeral())`.
+    pub fn cached(self) -> Self {
+        self.with_cache_control(CacheControl::ephemeral())
+    }
+
+    /// The cache breakpoint of this message: a tool message's own, or the last one
+    /// among its content parts.
+    pub fn cache_control(&self) -> Option<&CacheControl> {
+        match self {
+            Message::Developer { content: TextContent::Array(parts), .. }
+            | Message::System { content: TextContent::Array(parts), .. } => {
+                parts.iter().rev().find_map(|p| p.cache_control.as_ref())
+            }
+            Message::User { content: UserContent::Array(parts), .. } => {
+                parts.iter().rev().find_map(UserContentPart::cache_control)
+            }
+            Message::Assistant { content: Some(AssistantContent::Array(parts)), .. } => {
+                parts.iter().rev().find_map(AssistantContentPart::cache_control)
+            }
+            Message::Tool { cache_control, .. } => cache_control.as_ref(),
+            _ => None,
+        }
+    }
+}
+
+// ------------------------------------------------------------- cache control
+
+impl CacheControl {
+    /// An ephemeral cache breakpoint (the only kind), of the service's default
+    /// lifetime (`5m`).
+    pub fn ephemeral() -> Self {
+        CacheControl { ttl: None, type_: CacheControlType::Ephemeral }
+    }
+
+    /// Sets how long the cache entry lives (`1h` is Anthropic only).
+    pub fn with_ttl(mut self, ttl: CacheTtl) -> Self {
+        self.ttl = Some(ttl);
+        self
+    }
+}
+
+// --------------------------------------------------------------------- parts
+
+impl TextContentPart {
+    /// A text part (of a system, developer or tool message).
+    pub fn new(text: impl Into<String>) -> Self {
+        TextContentPart { cache_control: None, text: text.into(), type_: TextPartType::Text }
+    }
+
+    /// Marks this part as a prompt-cache breakpoint.
+    pub fn with_cache_control(mut self, cache: CacheControl) -> Self {
+        self.cache_control = Some(cache);
+        self
+    }
+
+    /// Marks this part as a prompt-cache breakpoint of the default lifetime.
+    pub fn cached(self) -> Self {
+        self.with_cache_control(CacheControl::ephemeral())
+    }
 }
 
 impl UserContentPart {
@@ -76,55 +287,261 @@ impl UserContentPart {
 
     /// An image part from an `https:` URL or a `data:image/...;base64,` URI.
     pub fn image_url(url: impl Into<String>) -> Self {
-        UserContentPart::ImageUrl {
-            cache_control: None,
-            image_url: ImageUrl { url: url.into(), detail: None },
-        }
+        UserContentPart::ImageUrl { cache_control: None, image_url: ImageUrl::new(url) }
     }
 
     /// An image part with an explicit detail level.
     pub fn image_url_with_detail(url: impl Into<String>, detail: ImageDetail) -> Self {
-        UserContentPart::ImageUrl {
-            cache_control: None,
-            image_url: ImageUrl { url: url.into(), detail: Some(detail) },
-        }
+        UserContentPart::ImageUrl { cache_control: None, image_url: ImageUrl::new(url).with_detail(detail) }
     }
 
     /// An audio part: base64 `data` in the given format.
     pub fn input_audio(data: impl Into<String>, format: AudioFormat) -> Self {
-        UserContentPart::InputAudio { input_audio: InputAudio { data: data.into(), format } }
+        UserContentPart::InputAudio { input_audio: InputAudio::new(data, format) }
+    }
+
+    /// A file part, such as a PDF, given inline or by URL (see [`FileData`]).
+    ///
+    /// ```
+    /// use orq_api::types::{FileData, Message, UserContentPart};
+    ///
+    /// let message = Message::user(vec![
+    ///     UserContentPart::text("Summarise this contract."),
+    ///     UserContentPart::file(
+    ///         FileData::from_data_uri("data:application/pdf;base64,JVBERi0x")
+    ///             .with_filename("contract.pdf"),
+    ///     ),
+    ///     UserContentPart::file(FileData::from_url("https://example.com/annex.pdf")),
+    /// ]);
+    /// # let _ = message;
+    /// ```
+    pub fn file(file: FileData) -> Self {
+        UserContentPart::File { cache_control: None, file }
+    }
+
+    /// Marks this part as a prompt-cache breakpoint. Audio parts cannot carry
+    /// one; they are returned unchanged.
+    pub fn with_cache_control(mut self, cache: CacheControl) -> Self {
+        if let Some(slot) = self.cache_control_mut() {
+            *slot = Some(cache);
+        }
+        self
+    }
+
+    /// Marks this part as a prompt-cache breakpoint of the default lifetime.
+    pub fn cached(self) -> Self {
+        self.with_cache_control(CacheControl::ephemeral())
+    }
+
+    /// The cache breakpoint of this part, if it has one.
+    pub fn cache_control(&self) -> Option<&CacheControl> {
+        match self {
+            UserContentPart::Text { cache_control, .. }
+            | UserContentPart::ImageUrl { cache_control, .. }
+            | UserContentPart::File { cache_control, .. } => cache_control.as_ref(),
+            UserContentPart::InputAudio { .. } => None,
+        }
+    }
+
+    /// Where this part keeps its cache breakpoint, when it can carry one.
+    fn cache_control_mut(&mut self) -> Option<&mut Option<CacheControl>> {
+        match self {
+            UserContentPart::Text { cache_control, .. }
+            | UserContentPart::ImageUrl { cache_control, .. }
+            | UserContentPart::File { cache_control, .. } => Some(cache_control),
+            UserContentPart::InputAudio { .. } => None,
+        }
     }
 }
 
-impl From<&str> for UserContent {
-    fn from(text: &str) -> Self {
-        UserContent::String(text.to_string())
+impl AssistantContentPart {
+    /// A text part.
+    pub fn text(text: impl Into<String>) -> Self {
+        AssistantContentPart::Text { cache_control: None, text: text.into() }
+    }
+
+    /// A refusal part: why the model refused.
+    pub fn refusal(refusal: impl Into<String>) -> Self {
+        AssistantContentPart::Refusal { refusal: Some(refusal.into()) }
+    }
+
+    /// The model's reasoning before it answered, with the provider's signature
+    /// (today's API requires it), both sent back exactly as the model gave them.
+    pub fn reasoning(reasoning: impl Into<String>, signature: impl Into<String>) -> Self {
+        AssistantContentPart::Reasoning { reasoning: reasoning.into(), signature: Some(signature.into()) }
+    }
+
+    /// Reasoning the provider withheld, as the encrypted `data` it returned.
+    pub fn redacted_reasoning(data: impl Into<String>) -> Self {
+        AssistantContentPart::RedactedReasoning { data: data.into() }
+    }
+
+    /// Marks this part as a prompt-cache breakpoint. Only text parts can carry
+    /// one; other parts are returned unchanged.
+    pub fn with_cache_control(mut self, cache: CacheControl) -> Self {
+        if let Some(slot) = self.cache_control_mut() {
+            *slot = Some(cache);
+        }
+        self
+    }
+
+    /// Marks this part as a prompt-cache breakpoint of the default lifetime.
+    pub fn cached(self) -> Self {
+        self.with_cache_control(CacheControl::ephemeral())
+    }
+
+    /// The cache breakpoint of this part, if it has one.
+    pub fn cache_control(&self) -> Option<&CacheControl> {
+        match self {
+            AssistantContentPart::Text { cache_control, .. } => cache_control.as_ref(),
+            _ => None,
+        }
+    }
+
+    fn cache_control_mut(&mut self) -> Option<&mut Option<CacheControl>> {
+        match self {
+            AssistantContentPart::Text { cache_control, .. } => Some(cache_control),
+            _ => None,
+        }
     }
 }
 
-impl From<String> for UserContent {
-    fn from(text: String) -> Self {
-        UserContent::String(text)
+impl ImageUrl {
+    /// An image from an `https:` URL or a `data:image/...;base64,` URI.
+    pub fn new(url: impl Into<String>) -> Self {
+        ImageUrl { detail: None, url: url.into() }
+    }
+
+    /// Sets how closely the model looks at the image.
+    pub fn with_detail(mut self, detail: ImageDetail) -> Self {
+        self.detail = Some(detail);
+        self
     }
 }
 
-impl From<&String> for UserContent {
-    fn from(text: &String) -> Self {
-        UserContent::String(text.clone())
+impl InputAudio {
+    /// Base64-encoded audio in the given format.
+    pub fn new(data: impl Into<String>, format: AudioFormat) -> Self {
+        InputAudio { data: data.into(), format }
     }
 }
 
-impl From<&str> for ToolContentPart {
-    fn from(text: &str) -> Self {
-        ToolContentPart::String(text.to_string())
+impl FileData {
+    /// A file given inline, as a `data:<mime type>;base64,...` URI.
+    pub fn from_data_uri(data_uri: impl Into<String>) -> Self {
+        FileData { file_data: Some(data_uri.into()), ..FileData::default() }
+    }
+
+    /// A file given by URL (PDF files, Anthropic models).
+    pub fn from_url(url: impl Into<String>) -> Self {
+        FileData { uri: Some(url.into()), ..FileData::default() }
+    }
+
+    /// Sets the file's MIME type, such as `application/pdf`.
+    pub fn with_mime_type(mut self, mime_type: impl Into<String>) -> Self {
+        self.mime_type = Some(mime_type.into());
+        self
+    }
+
+    /// Sets the file's name, shown to the model when the file is passed as text.
+    pub fn with_filename(mut self, filename: impl Into<String>) -> Self {
+        self.filename = Some(filename.into());
+        self
     }
 }
 
-impl From<String> for ToolContentPart {
-    fn from(text: String) -> Self {
-        ToolContentPart::String(text)
+// ------------------------------------------------------ assistant history
+
+impl AssistantAudio {
+    /// A reference to the earlier audio answer `id`.
+    pub fn new(id: impl Into<String>) -> Self {
+        AssistantAudio { id: id.into() }
     }
 }
+
+impl AssistantToolCall {
+    /// A call of function `name` with `arguments` (JSON-encoded, as the model
+    /// gave them), made earlier by the model under the id `id`.
+    pub fn function(id: impl Into<String>, name: impl Into<String>, arguments: impl Into<String>) -> Self {
+        AssistantToolCall {
+            function: AssistantFunctionCall::new(name, arguments),
+            id: id.into(),
+            thought_signature: None,
+            type_: ToolKind::Function,
+        }
+    }
+
+    /// Sets the provider's signature of the reasoning that led to the call,
+    /// which Google models need back to continue after a tool call.
+    pub fn with_thought_signature(mut self, signature: impl Into<String>) -> Self {
+        self.thought_signature = Some(signature.into());
+        self
+    }
+}
+
+impl AssistantFunctionCall {
+    /// The function `name` with `arguments` as a JSON-encoded string.
+    pub fn new(name: impl Into<String>, arguments: impl Into<String>) -> Self {
+        AssistantFunctionCall { arguments: Some(arguments.into()), name: Some(name.into()) }
+    }
+}
+
+// ----------------------------------------------------------- content unions
+
+macro_rules! content_from_text {
+    ($($content:ty),*) => {$(
+        impl From<&str> for $content {
+            fn from(text: &str) -> Self {
+                <$content>::String(text.to_string())
+            }
+        }
+
+        impl From<String> for $content {
+            fn from(text: String) -> Self {
+                <$content>::String(text)
+            }
+        }
+
+        impl From<&String> for $content {
+            fn from(text: &String) -> Self {
+                <$content>::String(text.clone())
+            }
+        }
+    )*};
+}
+content_from_text!(TextContent, UserContent, AssistantContent, ToolContent, ToolContentPart);
+
+impl From<TextContentPart> for TextContent {
+    fn from(part: TextContentPart) -> Self {
+        TextContent::Array(vec![part])
+    }
+}
+
+impl From<UserContentPart> for UserContent {
+    fn from(part: UserContentPart) -> Self {
+        UserContent::Array(vec![part])
+    }
+}
+
+impl From<AssistantContentPart> for AssistantContent {
+    fn from(part: AssistantContentPart) -> Self {
+        AssistantContent::Array(vec![part])
+    }
+}
+
+impl From<TextContentPart> for ToolContent {
+    fn from(part: TextContentPart) -> Self {
+        ToolContent::Array(vec![ToolContentPart::TextContentPart(part)])
+    }
+}
+
+impl From<Vec<TextContentPart>> for ToolContent {
+    fn from(parts: Vec<TextContentPart>) -> Self {
+        ToolContent::Array(parts.into_iter().map(ToolContentPart::TextContentPart).collect())
+    }
+}
+
+// ----------------------------------------------------------------- inputs
 
 impl From<&str> for InputValue {
     fn from(value: &str) -> Self {
@@ -318,21 +735,251 @@ impl DeploymentRequest {
     }
 }
 
+impl Document {
+    /// A reference document with no metadata.
+    pub fn new(text: impl Into<String>) -> Self {
+        Document { metadata: None, text: text.into() }
+    }
+
+    /// Sets where the document comes from.
+    ///
+    /// ```
+    /// use orq_api::types::{Document, DocumentMetadata};
+    ///
+    /// let page = Document::new("Parcels ship within two business days.").with_metadata(
+    ///     DocumentMetadata::new().with_file_name("shipping.pdf").with_file_type("pdf").with_page_number(4),
+    /// );
+    /// # let _ = page;
+    /// ```
+    pub fn with_metadata(mut self, metadata: DocumentMetadata) -> Self {
+        self.metadata = Some(metadata);
+        self
+    }
+}
+
+impl DocumentMetadata {
+    /// Metadata with nothing set (serialised as `{}`).
+    pub fn new() -> Self {
+        DocumentMetadata::default()
+    }
+
+    /// Sets the file name.
+    pub fn with_file_name(mut self, file_name: impl Into<String>) -> Self {
+        self.file_name = Some(file_name.into());
+        self
+    }
+
+    /// Sets the file type, such as `pdf`.
+    pub fn with_file_type(mut self, file_type: impl Into<String>) -> Self {
+        self.file_type = Some(file_type.into());
+        self
+    }
+
+    /// Sets the page within the file.
+    pub fn with_page_number(mut self, page_number: i64) -> Self {
+        self.page_number = Some(page_number);
+        self
+    }
+}
+
 impl From<&str> for Document {
     fn from(text: &str) -> Self {
-        Document { metadata: None, text: text.to_string() }
+        Document::new(text)
     }
 }
 
 impl From<String> for Document {
     fn from(text: String) -> Self {
-        Document { metadata: None, text }
+        Document::new(text)
     }
 }
 
 impl From<&String> for Document {
     fn from(text: &String) -> Self {
-        Document { metadata: None, text: text.clone() }
+        Document::new(text.as_str())
+    }
+}
+
+// ------------------------------------------------- identity, thread, options
+
+impl Identity {
+    /// The identity with the caller's own `id`, nothing else set.
+    pub fn new(id: impl Into<String>) -> Self {
+        Identity {
+            display_name: None,
+            email: None,
+            id: id.into(),
+            logo_url: None,
+            metadata: Vec::new(),
+            tags: Vec::new(),
+        }
+    }
+
+    /// Sets the name to show for the identity.
+    pub fn with_display_name(mut self, display_name: impl Into<String>) -> Self {
+        self.display_name = Some(display_name.into());
+        self
+    }
+
+    /// Sets the identity's email address.
+    pub fn with_email(mut self, email: impl Into<String>) -> Self {
+        self.email = Some(email.into());
+        self
+    }
+
+    /// Sets the URL of the identity's avatar or logo.
+    pub fn with_logo_url(mut self, logo_url: impl Into<String>) -> Self {
+        self.logo_url = Some(logo_url.into());
+        self
+    }
+
+    /// Adds labels.
+    pub fn with_tags<T: Into<String>>(mut self, tags: impl IntoIterator<Item = T>) -> Self {
+        self.tags.extend(tags.into_iter().map(Into::into));
+        self
+    }
+
+    /// Adds one key/value fact (the API keeps them as a list of one-entry objects).
+    pub fn with_metadata(mut self, key: impl Into<String>, value: impl Into<serde_json::Value>) -> Self {
+        let mut entry = serde_json::Map::new();
+        entry.insert(key.into(), value.into());
+        self.metadata.push(entry);
+        self
+    }
+}
+
+impl Thread {
+    /// The thread `id`, with no tags.
+    pub fn new(id: impl Into<String>) -> Self {
+        Thread { id: id.into(), tags: Vec::new() }
+    }
+
+    /// Adds labels.
+    pub fn with_tags<T: Into<String>>(mut self, tags: impl IntoIterator<Item = T>) -> Self {
+        self.tags.extend(tags.into_iter().map(Into::into));
+        self
+    }
+}
+
+impl InvokeOptions {
+    /// Sets whether the knowledge-base chunks the generation used are returned.
+    pub fn with_include_retrievals(mut self, include: bool) -> Self {
+        self.include_retrievals = include;
+        self
+    }
+
+    /// Sets whether token counts are returned.
+    pub fn with_include_usage(mut self, include: bool) -> Self {
+        self.include_usage = Some(include);
+        self
+    }
+
+    /// Answers with `text` instead of calling the model.
+    pub fn with_mock_response(mut self, text: impl Into<String>) -> Self {
+        self.mock_response = Some(text.into());
+        self
+    }
+}
+
+// --------------------------------------------------------- knowledge filter
+
+impl KnowledgeFilter {
+    /// A filter of conditions on metadata fields, all of which must hold:
+    /// `{"field": {"eq": ...}, ...}`.
+    pub fn fields<K: Into<String>>(conditions: impl IntoIterator<Item = (K, FieldCondition)>) -> Self {
+        KnowledgeFilter {
+            and: Vec::new(),
+            or: Vec::new(),
+            extra: conditions.into_iter().map(|(k, c)| (k.into(), c)).collect(),
+        }
+    }
+
+    /// A filter every one of whose groups must hold: `{"and": [...]}`.
+    pub fn and(groups: impl IntoIterator<Item = FieldConditions>) -> Self {
+        KnowledgeFilter { and: groups.into_iter().collect(), or: Vec::new(), extra: BTreeMap::new() }
+    }
+
+    /// A filter at least one of whose groups must hold: `{"or": [...]}`.
+    pub fn or(groups: impl IntoIterator<Item = FieldConditions>) -> Self {
+        KnowledgeFilter { and: Vec::new(), or: groups.into_iter().collect(), extra: BTreeMap::new() }
+    }
+}
+
+impl FieldConditions {
+    /// Conditions keyed by the metadata field they test.
+    pub fn new<K: Into<String>>(conditions: impl IntoIterator<Item = (K, FieldCondition)>) -> Self {
+        FieldConditions(conditions.into_iter().map(|(k, c)| (k.into(), c)).collect())
+    }
+}
+
+impl FieldCondition {
+    /// Equal to `value`.
+    pub fn eq(value: impl Into<FilterValue>) -> Self {
+        FieldCondition { eq: Some(value.into()), ..FieldCondition::default() }
+    }
+
+    /// Not equal to `value`.
+    pub fn ne(value: impl Into<FilterValue>) -> Self {
+        FieldCondition { ne: Some(value.into()), ..FieldCondition::default() }
+    }
+
+    /// Greater than `value`.
+    pub fn gt(value: f64) -> Self {
+        FieldCondition { gt: Some(value), ..FieldCondition::default() }
+    }
+
+    /// Greater than or equal to `value`.
+    pub fn gte(value: f64) -> Self {
+        FieldCondition { gte: Some(value), ..FieldCondition::default() }
+    }
+
+    /// Less than `value`.
+    pub fn lt(value: f64) -> Self {
+        FieldCondition { lt: Some(value), ..FieldCondition::default() }
+    }
+
+    /// Less than or equal to `value`.
+    pub fn lte(value: f64) -> Self {
+        FieldCondition { lte: Some(value), ..FieldCondition::default() }
+    }
+
+    /// Equal to one of `values`.
+    pub fn in_<V: Into<FilterValue>>(values: impl IntoIterator<Item = V>) -> Self {
+        FieldCondition { in_: values.into_iter().map(Into::into).collect(), ..FieldCondition::default() }
+    }
+
+    /// Equal to none of `values`.
+    pub fn nin<V: Into<FilterValue>>(values: impl IntoIterator<Item = V>) -> Self {
+        FieldCondition { nin: values.into_iter().map(Into::into).collect(), ..FieldCondition::default() }
+    }
+
+    /// Present (`true`) or absent (`false`).
+    pub fn exists(present: bool) -> Self {
+        FieldCondition { exists: Some(present), ..FieldCondition::default() }
+    }
+}
+
+impl From<&str> for FilterValue {
+    fn from(value: &str) -> Self {
+        FilterValue::String(value.to_string())
+    }
+}
+
+impl From<String> for FilterValue {
+    fn from(value: String) -> Self {
+        FilterValue::String(value)
+    }
+}
+
+impl From<&String> for FilterValue {
+    fn from(value: &String) -> Self {
+        FilterValue::String(value.clone())
+    }
+}
+
+impl From<i32> for FilterValue {
+    fn from(value: i32) -> Self {
+        FilterValue::Double(f64::from(value))
     }
 }
 

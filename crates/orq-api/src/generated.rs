@@ -17,6 +17,7 @@ pub mod types {
         Debug,
         PartialEq
     )]
+    #[non_exhaustive]
     pub struct AssistantAudio {
         ///Id of the audio answer.
         pub id: ::std::string::String,
@@ -32,6 +33,7 @@ pub mod types {
         PartialEq
     )]
     #[serde(untagged)]
+    #[non_exhaustive]
     pub enum AssistantContent {
         String(::std::string::String),
         Array(::std::vec::Vec<AssistantContentPart>),
@@ -54,9 +56,11 @@ pub mod types {
         PartialEq
     )]
     #[serde(tag = "type")]
+    #[non_exhaustive]
     pub enum AssistantContentPart {
         ///A text part.
         #[serde(rename = "text")]
+        #[non_exhaustive]
         Text {
             #[serde(skip_serializing_if = "::std::option::Option::is_none")]
             cache_control: ::std::option::Option<CacheControl>,
@@ -65,6 +69,7 @@ pub mod types {
         },
         ///A refusal part.
         #[serde(rename = "refusal")]
+        #[non_exhaustive]
         Refusal {
             ///Why the model refused.
             #[serde(skip_serializing_if = "::std::option::Option::is_none")]
@@ -72,6 +77,7 @@ pub mod types {
         },
         ///The model's reasoning before it answered.
         #[serde(rename = "reasoning")]
+        #[non_exhaustive]
         Reasoning {
             ///The reasoning text.
             reasoning: ::std::string::String,
@@ -81,6 +87,7 @@ pub mod types {
         },
         ///Reasoning the provider withheld, in encrypted form.
         #[serde(rename = "redacted_reasoning")]
+        #[non_exhaustive]
         RedactedReasoning {
             ///The encrypted reasoning.
             data: ::std::string::String,
@@ -97,6 +104,7 @@ pub mod types {
         Default,
         PartialEq
     )]
+    #[non_exhaustive]
     pub struct AssistantFunctionCall {
         ///Arguments as a JSON-encoded string.
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
@@ -115,6 +123,7 @@ pub mod types {
         Debug,
         PartialEq
     )]
+    #[non_exhaustive]
     pub struct AssistantToolCall {
         pub function: AssistantFunctionCall,
         ///Id of the call; the tool's answer refers to it.
@@ -140,6 +149,7 @@ pub mod types {
         PartialEq,
         PartialOrd
     )]
+    #[non_exhaustive]
     pub enum AudioFormat {
         #[serde(rename = "mp3")]
         Mp3,
@@ -196,6 +206,7 @@ pub mod types {
         Debug,
         PartialEq
     )]
+    #[non_exhaustive]
     pub struct CacheControl {
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub ttl: ::std::option::Option<super::open_enums::CacheTtl>,
@@ -442,6 +453,7 @@ pub mod types {
         Debug,
         PartialEq
     )]
+    #[non_exhaustive]
     pub struct DeploymentRequest {
         ///Facts about the caller, matched against the routing rules of the deployment.
         #[serde(default, skip_serializing_if = "::serde_json::Map::is_empty")]
@@ -528,6 +540,7 @@ pub mod types {
         Debug,
         PartialEq
     )]
+    #[non_exhaustive]
     pub struct Document {
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub metadata: ::std::option::Option<DocumentMetadata>,
@@ -545,6 +558,7 @@ pub mod types {
         Default,
         PartialEq
     )]
+    #[non_exhaustive]
     pub struct DocumentMetadata {
         ///File name.
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
@@ -587,6 +601,7 @@ pub mod types {
         Default,
         PartialEq
     )]
+    #[non_exhaustive]
     pub struct FieldCondition {
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub eq: ::std::option::Option<FilterValue>,
@@ -671,6 +686,7 @@ pub mod types {
         Default,
         PartialEq
     )]
+    #[non_exhaustive]
     pub struct FileData {
         ///The file as a `data:<mime type>;base64,...` URI.
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
@@ -699,6 +715,7 @@ pub mod types {
         PartialEq
     )]
     #[serde(untagged)]
+    #[non_exhaustive]
     pub enum FilterValue {
         String(::std::string::String),
         Double(f64),
@@ -807,6 +824,7 @@ pub mod types {
         Debug,
         PartialEq
     )]
+    #[non_exhaustive]
     pub struct Identity {
         ///Name to show for the identity.
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
@@ -843,6 +861,7 @@ pub mod types {
         PartialEq,
         PartialOrd
     )]
+    #[non_exhaustive]
     pub enum ImageDetail {
         #[serde(rename = "low")]
         Low,
@@ -918,6 +937,7 @@ pub mod types {
         Debug,
         PartialEq
     )]
+    #[non_exhaustive]
     pub struct ImageUrl {
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub detail: ::std::option::Option<ImageDetail>,
@@ -934,6 +954,7 @@ pub mod types {
         Debug,
         PartialEq
     )]
+    #[non_exhaustive]
     pub struct InputAudio {
         ///The audio, base64-encoded.
         pub data: ::std::string::String,
@@ -950,6 +971,7 @@ pub mod types {
         PartialEq
     )]
     #[serde(untagged)]
+    #[non_exhaustive]
     pub enum InputValue {
         String(::std::string::String),
         Int64(i64),
@@ -996,6 +1018,7 @@ pub mod types {
         Default,
         PartialEq
     )]
+    #[non_exhaustive]
     pub struct InvokeOptions {
         ///Return the knowledge-base chunks the generation used.
         #[serde(default)]
@@ -1107,6 +1130,7 @@ pub mod types {
         Debug,
         PartialEq
     )]
+    #[non_exhaustive]
     pub struct KnowledgeFilter {
         ///Every one of these must hold.
         #[serde(default, skip_serializing_if = "::std::vec::Vec::is_empty")]
@@ -1128,9 +1152,11 @@ pub mod types {
         PartialEq
     )]
     #[serde(tag = "role")]
+    #[non_exhaustive]
     pub enum Message {
         ///Instructions from the developer, for models that separate them from system prompts.
         #[serde(rename = "developer")]
+        #[non_exhaustive]
         Developer {
             content: TextContent,
             ///Optional name of the author.
@@ -1139,6 +1165,7 @@ pub mod types {
         },
         ///A system prompt.
         #[serde(rename = "system")]
+        #[non_exhaustive]
         System {
             content: TextContent,
             ///Optional name of the author.
@@ -1147,6 +1174,7 @@ pub mod types {
         },
         ///A message from the end user.
         #[serde(rename = "user")]
+        #[non_exhaustive]
         User {
             content: UserContent,
             ///Optional name of the author.
@@ -1155,6 +1183,7 @@ pub mod types {
         },
         ///An earlier answer of the model, replayed as history.
         #[serde(rename = "assistant")]
+        #[non_exhaustive]
         Assistant {
             ///Reference to an earlier audio answer of the model.
             #[serde(skip_serializing_if = "::std::option::Option::is_none")]
@@ -1174,6 +1203,7 @@ pub mod types {
         },
         ///The result of a tool call.
         #[serde(rename = "tool")]
+        #[non_exhaustive]
         Tool {
             #[serde(skip_serializing_if = "::std::option::Option::is_none")]
             cache_control: ::std::option::Option<CacheControl>,
@@ -1632,6 +1662,7 @@ pub mod types {
         PartialEq
     )]
     #[serde(untagged)]
+    #[non_exhaustive]
     pub enum TextContent {
         String(::std::string::String),
         Array(::std::vec::Vec<TextContentPart>),
@@ -1652,6 +1683,7 @@ pub mod types {
         Debug,
         PartialEq
     )]
+    #[non_exhaustive]
     pub struct TextContentPart {
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub cache_control: ::std::option::Option<CacheControl>,
@@ -1675,6 +1707,7 @@ pub mod types {
         PartialEq,
         PartialOrd
     )]
+    #[non_exhaustive]
     pub enum TextPartType {
         #[serde(rename = "text")]
         Text,
@@ -1727,6 +1760,7 @@ pub mod types {
         Debug,
         PartialEq
     )]
+    #[non_exhaustive]
     pub struct Thread {
         ///Id shared by the requests of one thread.
         pub id: ::std::string::String,
@@ -1807,6 +1841,7 @@ pub mod types {
         PartialEq
     )]
     #[serde(untagged)]
+    #[non_exhaustive]
     pub enum ToolContent {
         String(::std::string::String),
         Array(::std::vec::Vec<ToolContentPart>),
@@ -1828,6 +1863,7 @@ pub mod types {
         PartialEq
     )]
     #[serde(untagged)]
+    #[non_exhaustive]
     pub enum ToolContentPart {
         String(::std::string::String),
         TextContentPart(TextContentPart),
@@ -1853,6 +1889,7 @@ pub mod types {
         PartialEq,
         PartialOrd
     )]
+    #[non_exhaustive]
     pub enum ToolKind {
         #[serde(rename = "function")]
         Function,
@@ -1936,6 +1973,7 @@ pub mod types {
         PartialEq
     )]
     #[serde(untagged)]
+    #[non_exhaustive]
     pub enum UserContent {
         String(::std::string::String),
         Array(::std::vec::Vec<UserContentPart>),
@@ -1957,9 +1995,11 @@ pub mod types {
         PartialEq
     )]
     #[serde(tag = "type")]
+    #[non_exhaustive]
     pub enum UserContentPart {
         ///A text part.
         #[serde(rename = "text")]
+        #[non_exhaustive]
         Text {
             #[serde(skip_serializing_if = "::std::option::Option::is_none")]
             cache_control: ::std::option::Option<CacheControl>,
@@ -1968,6 +2008,7 @@ pub mod types {
         },
         ///An image part, for vision models.
         #[serde(rename = "image_url")]
+        #[non_exhaustive]
         ImageUrl {
             #[serde(skip_serializing_if = "::std::option::Option::is_none")]
             cache_control: ::std::option::Option<CacheControl>,
@@ -1975,9 +2016,11 @@ pub mod types {
         },
         ///An audio part, for models that listen.
         #[serde(rename = "input_audio")]
+        #[non_exhaustive]
         InputAudio { input_audio: InputAudio },
         ///A file part, such as a PDF.
         #[serde(rename = "file")]
+        #[non_exhaustive]
         File {
             #[serde(skip_serializing_if = "::std::option::Option::is_none")]
             cache_control: ::std::option::Option<CacheControl>,

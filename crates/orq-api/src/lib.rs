@@ -23,6 +23,32 @@
 //! assert!(matches!(decoded, PromptContentPart::Other(_)));
 //! assert_eq!(serde_json::to_string(&decoded).unwrap(), part);
 //! ```
+//!
+//! Request types are `#[non_exhaustive]`, so a field or variant a later version of
+//! the spec adds does not break code written today. Build them with their
+//! constructors and `with_*` setters (every shape has one), or from `Default` with
+//! field assignment; read them through their public fields; match them with `..`
+//! and a wildcard arm.
+//!
+//! ```
+//! use orq_api::types::{AssistantToolCall, Document, DocumentMetadata, Message, UserContentPart};
+//!
+//! let history = vec![
+//!     Message::system("You track parcels.").cached(),
+//!     Message::user(vec![UserContentPart::text("Where is it?"), UserContentPart::image_url("https://example.com/label.png")]),
+//!     Message::assistant_tool_calls([AssistantToolCall::function("call_1", "track", r#"{"id":"A-1"}"#)]),
+//!     Message::tool("call_1", r#"{"status":"in transit"}"#),
+//! ];
+//! let document = Document::new("Parcels ship within two days.")
+//!     .with_metadata(DocumentMetadata::new().with_file_name("policy.pdf").with_page_number(2));
+//! # let _ = (history, document);
+//! ```
+//!
+//! A struct literal does not compile outside this crate:
+//!
+//! ```compile_fail,E0639
+//! let document = orq_api::types::Document { text: "Parcels ship within two days.".into(), metadata: None };
+//! ```
 
 #![warn(missing_docs)]
 

@@ -11,16 +11,15 @@ use std::fmt::Debug;
 use std::num::NonZeroU32;
 
 use orq_api::types::{
-    AssistantAudio, AssistantContent, AssistantContentPart, AssistantFunctionCall, AssistantToolCall,
-    AudioFormat, Choice, ChoiceMessage, ConfigFunction, ConfigTool, ContentMessage, DeploymentConfig,
-    DeploymentList, DeploymentRequest, DeploymentTool, Document, DocumentMetadata, EncodingFormat, ErrorBody,
-    FunctionCall, FunctionDefinition, FunctionParameters, GenerationObject, ImageDetail, ImageMessage,
-    ImageQuality, ImageUrl, InputAudio, InputValue, InvokeOptions, InvokeResponse, JsonSchemaFormat,
-    JsonSchemaSpec, ListObject, Message, ModelParameters, ModelType, OutputFormat, ParametersType,
-    PhotoRealVersion, PromptConfig, PromptContent, PromptContentPart, PromptImage, PromptImagePart,
-    PromptMessage, PromptTextPart, Provider, ReasoningEffort, ResponseFormat, Retrieval, RetrievalMetadata,
-    Role, StreamChoice, StreamChunk, StreamEvent, StreamMessage, ToolCall, ToolCallsMessage, ToolContent,
-    ToolKind, ToolType, UserContent, UserContentPart,
+    AssistantContentPart, AssistantToolCall, AudioFormat, Choice, ChoiceMessage, ConfigFunction, ConfigTool,
+    ContentMessage, DeploymentConfig, DeploymentList, DeploymentRequest, DeploymentTool, Document,
+    DocumentMetadata, EncodingFormat, ErrorBody, FunctionCall, FunctionDefinition, FunctionParameters,
+    GenerationObject, ImageDetail, ImageMessage, ImageQuality, InputValue, InvokeOptions, InvokeResponse,
+    JsonSchemaFormat, JsonSchemaSpec, ListObject, Message, ModelParameters, ModelType, OutputFormat,
+    ParametersType, PhotoRealVersion, PromptConfig, PromptContent, PromptContentPart, PromptImage,
+    PromptImagePart, PromptMessage, PromptTextPart, Provider, ReasoningEffort, ResponseFormat, Retrieval,
+    RetrievalMetadata, Role, StreamChoice, StreamChunk, StreamEvent, StreamMessage, ToolCall,
+    ToolCallsMessage, ToolContentPart, ToolType, UserContentPart,
 };
 use orq_api::{Client, RequestOptions};
 use serde::Serialize;
@@ -1373,94 +1372,62 @@ fn unknown_prompt_content_part_type_is_kept_inside_its_message() {
 // --------------------------------------------------- 5. request serialization
 
 fn full_request() -> DeploymentRequest {
-    DeploymentRequest {
-        key: "support-triage".into(),
-        stream: Some(false),
-        inputs: BTreeMap::from([
-            ("customer_name".to_string(), InputValue::from("Ada")),
-            ("order_count".to_string(), InputValue::from(3)),
-            ("discount".to_string(), InputValue::from(0.15)),
-            ("weight_kg".to_string(), InputValue::from(2.0)),
-            ("vip".to_string(), InputValue::from(true)),
-            ("account_id".to_string(), InputValue::from(9_007_199_254_740_993_i64)),
-            ("balance".to_string(), InputValue::from(-42)),
-        ]),
-        context: obj(json!({"environment": "production", "locale": ["en-GB"], "tier": 2})),
-        prefix_messages: vec![
-            Message::developer("Answer in British English.").with_name("style-guide"),
-            Message::system("Be brief."),
-        ],
-        messages: vec![
-            Message::User {
-                name: Some("ada".into()),
-                content: UserContent::Array(vec![
-                    UserContentPart::text("What is wrong with this parcel?"),
-                    UserContentPart::image_url_with_detail(
-                        "https://cdn.example.com/parcel.jpg",
-                        ImageDetail::High,
-                    ),
-                    UserContentPart::image_url("data:image/png;base64,iVBORw0KGgo="),
-                    UserContentPart::input_audio("SUQzBAAAAAAAI1RTU0U=", AudioFormat::Mp3),
-                ]),
-            },
-            Message::Assistant {
-                audio: None,
-                content: None,
-                name: None,
-                refusal: None,
-                tool_calls: vec![AssistantToolCall {
-                    id: "call_7QhR2xK".into(),
-                    type_: ToolKind::Function,
-                    function: AssistantFunctionCall {
-                        name: Some("lookup_order".into()),
-                        arguments: Some("{\"order_number\":\"A-1001\"}".into()),
-                    },
-                    thought_signature: None,
-                }],
-            },
-            Message::tool("call_7QhR2xK", "{\"status\":\"in_transit\"}"),
-            Message::Assistant {
-                audio: Some(AssistantAudio { id: "audio_abc123".into() }),
-                content: Some(AssistantContent::Array(vec![
-                    AssistantContentPart::Text { cache_control: None, text: "It is in transit.".into() },
-                    AssistantContentPart::Refusal { refusal: Some("I cannot change the address.".into()) },
-                ])),
-                name: Some("agent".into()),
-                refusal: Some("I cannot change the address.".into()),
-                tool_calls: vec![],
-            },
-            Message::Tool {
-                content: ToolContent::Array(vec!["line 1".into(), "line 2".into()]),
-                tool_call_id: Some("call_9TzP4aM".into()),
-                cache_control: None,
-            },
-            Message::assistant("Anything else?"),
-            Message::user("Thanks!"),
-        ],
-        file_ids: vec!["file_01JQ9A2B3C4D5E6F7G8H9J0K1M".into()],
-        metadata: obj(json!({"ticket_id": "T-4821", "channel": "email"})),
-        extra_params: obj(json!({"temperature": 0.1, "max_tokens": 300})),
-        documents: vec![
-            Document {
-                text: "Parcels ship within two business days.".into(),
-                metadata: Some(DocumentMetadata {
-                    file_name: Some("shipping-policy.pdf".into()),
-                    file_type: Some("pdf".into()),
-                    page_number: Some(4),
-                }),
-            },
-            Document { text: "Returns are free for 30 days.".into(), metadata: None },
-            Document { text: "Only the type is known.".into(), metadata: Some(DocumentMetadata::default()) },
-        ],
-        invoke_options: Some(InvokeOptions {
-            include_retrievals: true,
-            include_usage: None,
-            mock_response: None,
-        }),
-        identity: None,
-        thread: None,
-        knowledge_filter: None,
-    }
+    let mut request = DeploymentRequest::new("support-triage");
+    request.stream = Some(false);
+    request.inputs = BTreeMap::from([
+        ("customer_name".to_string(), InputValue::from("Ada")),
+        ("order_count".to_string(), InputValue::from(3)),
+        ("discount".to_string(), InputValue::from(0.15)),
+        ("weight_kg".to_string(), InputValue::from(2.0)),
+        ("vip".to_string(), InputValue::from(true)),
+        ("account_id".to_string(), InputValue::from(9_007_199_254_740_993_i64)),
+        ("balance".to_string(), InputValue::from(-42)),
+    ]);
+    request.context = obj(json!({"environment": "production", "locale": ["en-GB"], "tier": 2}));
+    request.prefix_messages = vec![
+        Message::developer("Answer in British English.").with_name("style-guide"),
+        Message::system("Be brief."),
+    ];
+    request.messages = vec![
+        Message::user(vec![
+            UserContentPart::text("What is wrong with this parcel?"),
+            UserContentPart::image_url_with_detail("https://cdn.example.com/parcel.jpg", ImageDetail::High),
+            UserContentPart::image_url("data:image/png;base64,iVBORw0KGgo="),
+            UserContentPart::input_audio("SUQzBAAAAAAAI1RTU0U=", AudioFormat::Mp3),
+        ])
+        .with_name("ada"),
+        Message::assistant_tool_calls([AssistantToolCall::function(
+            "call_7QhR2xK",
+            "lookup_order",
+            "{\"order_number\":\"A-1001\"}",
+        )]),
+        Message::tool("call_7QhR2xK", "{\"status\":\"in_transit\"}"),
+        Message::assistant(vec![
+            AssistantContentPart::text("It is in transit."),
+            AssistantContentPart::refusal("I cannot change the address."),
+        ])
+        .with_audio("audio_abc123")
+        .with_name("agent")
+        .with_refusal("I cannot change the address."),
+        Message::tool("call_9TzP4aM", vec![ToolContentPart::from("line 1"), ToolContentPart::from("line 2")]),
+        Message::assistant("Anything else?"),
+        Message::user("Thanks!"),
+    ];
+    request.file_ids = vec!["file_01JQ9A2B3C4D5E6F7G8H9J0K1M".into()];
+    request.metadata = obj(json!({"ticket_id": "T-4821", "channel": "email"}));
+    request.extra_params = obj(json!({"temperature": 0.1, "max_tokens": 300}));
+    request.documents = vec![
+        Document::new("Parcels ship within two business days.").with_metadata(
+            DocumentMetadata::new()
+                .with_file_name("shipping-policy.pdf")
+                .with_file_type("pdf")
+                .with_page_number(4),
+        ),
+        Document::new("Returns are free for 30 days."),
+        Document::new("Only the type is known.").with_metadata(DocumentMetadata::new()),
+    ];
+    request.invoke_options = Some(InvokeOptions::default().with_include_retrievals(true));
+    request
 }
 
 fn full_request_json() -> Value {
@@ -1547,10 +1514,8 @@ fn full_request_serializes_to_exact_json() {
 fn integer_inputs_above_2_pow_53_stay_exact() {
     let big = 9_007_199_254_740_993_i64; // 2^53 + 1: not representable as f64
     assert_ne!(big as f64 as i64, big);
-    let request = DeploymentRequest {
-        inputs: BTreeMap::from([("account_id".to_string(), InputValue::from(big))]),
-        ..minimal_request("k")
-    };
+    let mut request = DeploymentRequest::new("k");
+    request.inputs = BTreeMap::from([("account_id".to_string(), InputValue::from(big))]);
     let text = serde_json::to_string(&request).unwrap();
     assert_eq!(text, r#"{"inputs":{"account_id":9007199254740993},"key":"k"}"#);
 
@@ -1587,36 +1552,15 @@ fn full_request_json_decodes_back_to_the_same_request() {
     assert_eq!(decode::<DeploymentRequest>(&full_request_json()), full_request());
 }
 
-fn minimal_request(key: &str) -> DeploymentRequest {
-    DeploymentRequest {
-        key: key.into(),
-        stream: None,
-        inputs: BTreeMap::new(),
-        context: Map::new(),
-        prefix_messages: vec![],
-        messages: vec![],
-        file_ids: vec![],
-        metadata: Map::new(),
-        extra_params: Map::new(),
-        documents: vec![],
-        invoke_options: None,
-        identity: None,
-        thread: None,
-        knowledge_filter: None,
-    }
-}
-
 #[test]
 fn minimal_request_serializes_to_key_only() {
-    let request = minimal_request("support-triage");
+    let request = DeploymentRequest::new("support-triage");
     assert_eq!(encode(&request), json!({"key": "support-triage"}));
     assert_eq!(serde_json::to_string(&request).unwrap(), r#"{"key":"support-triage"}"#);
-
-    // The hand-written constructor builds the same request.
-    assert_eq!(DeploymentRequest::new("support-triage"), request);
+    assert!(request.messages.is_empty() && request.inputs.is_empty() && request.identity.is_none());
     assert_eq!(
         Document::from("Returns are free for 30 days."),
-        Document { text: "Returns are free for 30 days.".into(), metadata: None }
+        Document::new("Returns are free for 30 days.")
     );
 
     // And `{"key": ...}` alone decodes into that request.
@@ -1627,18 +1571,17 @@ fn minimal_request_serializes_to_key_only() {
 
 #[test]
 fn stream_flag_and_invoke_options_serialize_when_set() {
-    let request = DeploymentRequest {
-        stream: Some(true),
-        invoke_options: Some(InvokeOptions::default()),
-        ..minimal_request("k")
-    };
+    let mut request = DeploymentRequest::new("k");
+    request.stream = Some(true);
+    request.invoke_options = Some(InvokeOptions::default());
     assert_eq!(
         encode(&request),
         json!({"key": "k", "stream": true, "invoke_options": {"include_retrievals": false}})
     );
-    assert_eq!(
-        decode::<InvokeOptions>(&json!({})),
-        InvokeOptions { include_retrievals: false, include_usage: None, mock_response: None }
+    let decoded = decode::<InvokeOptions>(&json!({}));
+    assert_eq!(decoded, InvokeOptions::default());
+    assert!(
+        !decoded.include_retrievals && decoded.include_usage.is_none() && decoded.mock_response.is_none()
     );
 }
 
@@ -1661,47 +1604,22 @@ fn messages_decode_into_their_role_and_round_trip() {
                 {"type": "image_url", "image_url": {"url": "https://x.test/a.png", "detail": "auto"}},
                 {"type": "input_audio", "input_audio": {"data": "UklGRg==", "format": "wav"}}
             ]}),
-            Message::User {
-                name: Some("ada".into()),
-                content: UserContent::Array(vec![
-                    UserContentPart::Text { cache_control: None, text: "And this?".into() },
-                    UserContentPart::ImageUrl {
-                        cache_control: None,
-                        image_url: ImageUrl {
-                            url: "https://x.test/a.png".into(),
-                            detail: Some(ImageDetail::Auto),
-                        },
-                    },
-                    UserContentPart::InputAudio {
-                        input_audio: InputAudio { data: "UklGRg==".into(), format: AudioFormat::Wav },
-                    },
-                ]),
-            },
+            Message::user(vec![
+                UserContentPart::text("And this?"),
+                UserContentPart::image_url_with_detail("https://x.test/a.png", ImageDetail::Auto),
+                UserContentPart::input_audio("UklGRg==", AudioFormat::Wav),
+            ])
+            .with_name("ada"),
         ),
         (
             json!({"role": "assistant", "tool_calls": [
                 {"id": "call_1", "type": "function", "function": {"name": "f", "arguments": "{}"}}
             ]}),
-            Message::Assistant {
-                audio: None,
-                content: None,
-                name: None,
-                refusal: None,
-                tool_calls: vec![AssistantToolCall {
-                    id: "call_1".into(),
-                    type_: ToolKind::Function,
-                    function: AssistantFunctionCall { name: Some("f".into()), arguments: Some("{}".into()) },
-                    thought_signature: None,
-                }],
-            },
+            Message::assistant_tool_calls([AssistantToolCall::function("call_1", "f", "{}")]),
         ),
         (
             json!({"role": "tool", "content": ["a", "b"], "tool_call_id": "call_2"}),
-            Message::Tool {
-                content: ToolContent::Array(vec!["a".into(), "b".into()]),
-                tool_call_id: Some("call_2".into()),
-                cache_control: None,
-            },
+            Message::tool("call_2", vec![ToolContentPart::from("a"), ToolContentPart::from("b")]),
         ),
     ];
     for (json, expected) in cases {
@@ -1719,9 +1637,7 @@ fn assistant_message_accepts_nulls_for_nullable_fields() {
         "audio": null,
         "tool_calls": []
     }));
-    let expected =
-        Message::Assistant { audio: None, content: None, name: None, refusal: None, tool_calls: vec![] };
-    assert_eq!(decoded, expected);
+    assert_eq!(decoded, Message::assistant_tool_calls([]));
     assert_eq!(encode(&decoded), json!({"role": "assistant"}));
 }
 

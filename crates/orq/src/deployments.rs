@@ -383,9 +383,9 @@ impl<Op, C> DeploymentCall<Op, C> {
 
     /// Replaces the whole body. The key given to the operation is kept (the
     /// body's own `key` is ignored), and later builder calls still apply.
-    pub fn body(mut self, body: DeploymentRequest) -> Self {
-        let key = std::mem::take(&mut self.body.key);
-        self.body = DeploymentRequest { key, ..body };
+    pub fn body(mut self, mut body: DeploymentRequest) -> Self {
+        body.key = std::mem::take(&mut self.body.key);
+        self.body = body;
         self
     }
 
