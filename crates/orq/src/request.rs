@@ -354,8 +354,8 @@ impl Conditions {
             let field_path = format!("{path}.{name}");
             if map.contains_key(name) {
                 problems.push(format!(
-                    "{field_path} has more than one condition; one map holds one condition per field, \
-                     so put each in its own map of a KnowledgeFilter::and"
+                    "{field_path} has more than one condition, but one map holds one condition per field: \
+                     put each in its own map of a KnowledgeFilter::and"
                 ));
                 continue;
             }
@@ -471,7 +471,7 @@ pub(crate) fn filter_problems(filter: &Value) -> Vec<String> {
         [] => field_conditions(map, FILTER, &mut problems),
         [operator] if map.len() == 1 => match &map[*operator] {
             Value::Array(items) if items.is_empty() => problems
-                .push(format!("{FILTER}.{operator} is empty; it needs at least one map of conditions")),
+                .push(format!("{FILTER}.{operator} is empty: it needs at least one map of conditions")),
             Value::Array(items) => {
                 for (i, item) in items.iter().enumerate() {
                     let path = format!("{FILTER}.{operator}[{i}]");
@@ -492,7 +492,7 @@ pub(crate) fn filter_problems(filter: &Value) -> Vec<String> {
         _ => {
             let keys: Vec<&str> = map.keys().map(String::as_str).collect();
             problems.push(format!(
-                "{FILTER} has the keys {keys:?}; a filter is exactly one of: field conditions, \
+                "{FILTER} has the keys {keys:?}, but a filter is exactly one of: field conditions, \
                  one `and`, or one `or` (they do not nest or combine)"
             ));
         }
@@ -529,7 +529,7 @@ fn field_conditions(map: &Map<String, Value>, path: &str, problems: &mut Vec<Str
                 operand_problems(&format!("{path}.{operator}"), operator, operand, problems)
             }
             _ => problems.push(format!(
-                "{path} has {} operators; a condition has exactly one (use `and` for several)",
+                "{path} has {} operators, but a condition has exactly one (use `and` for several)",
                 known.len()
             )),
         }
@@ -548,7 +548,7 @@ fn operand_problems(path: &str, operator: &str, operand: &Value, problems: &mut 
         }
         "in" | "nin" => match operand {
             Value::Array(values) if values.is_empty() => {
-                problems.push(format!("{path} has no values; it needs at least one"))
+                problems.push(format!("{path} has no values: it needs at least one"))
             }
             Value::Array(values) => {
                 for (i, value) in values.iter().enumerate().filter(|(_, v)| !scalar(v)) {
