@@ -108,10 +108,10 @@ fn reference_schema() -> Option<&'static (boon::Schemas, boon::SchemaIndex)> {
 /// Fails unless `body` is valid under the 2026-08 invoke request schema (when present).
 #[track_caller]
 fn assert_valid_2026_08(body: &Value) {
-    if let Some((schemas, index)) = reference_schema() {
-        if let Err(error) = schemas.validate(body, *index) {
-            panic!("not valid under the 2026-08 schema: {error:#}\n{body:#}");
-        }
+    if let Some((schemas, index)) = reference_schema()
+        && let Err(error) = schemas.validate(body, *index)
+    {
+        panic!("not valid under the 2026-08 schema: {error:#}\n{body:#}");
     }
 }
 
