@@ -959,29 +959,7 @@ impl FieldCondition {
     }
 }
 
-impl From<&str> for FilterValue {
-    fn from(value: &str) -> Self {
-        FilterValue::String(value.to_string())
-    }
-}
-
-impl From<String> for FilterValue {
-    fn from(value: String) -> Self {
-        FilterValue::String(value)
-    }
-}
-
-impl From<&String> for FilterValue {
-    fn from(value: &String) -> Self {
-        FilterValue::String(value.clone())
-    }
-}
-
-impl From<i32> for FilterValue {
-    fn from(value: i32) -> Self {
-        FilterValue::Double(f64::from(value))
-    }
-}
+// `FilterValue` conversions live in `filter_ext.rs`.
 
 #[cfg(feature = "httpmock")]
 impl crate::mock::operations::DeploymentsStreamThen {

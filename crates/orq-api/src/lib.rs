@@ -62,6 +62,8 @@ mod generated;
 mod generated_httpmock;
 
 mod ext;
+mod filter_ext;
+mod response_ext;
 
 pub use generated::{ByteStream, Client, ClientInfo, Error, ResponseValue};
 

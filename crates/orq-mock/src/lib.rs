@@ -83,6 +83,13 @@
 //!   invoke text), then a final chunk with `is_final: true`, empty content and
 //!   `finish_reason` (and `retrievals`, when requested), then `data: [DONE]`. Set a pause
 //!   between events with [`MockOrqBuilder::event_delay`].
+//! * **Today's API (2026-08).** `invoke_options.mock_response` is the answer text, for
+//!   invoke and stream alike. `invoke_options.include_usage: true` adds `usage` (one token
+//!   per word) to the invoke answer and to the final stream chunk. Every answer, and every
+//!   chunk, has `telemetry` with a `trace_id` and a `span_id`. `identity`, `thread` and
+//!   `knowledge_filter` are validated and recorded; a malformed filter (not field
+//!   conditions, one `and` or one `or`; an empty `and`/`or`; a condition without exactly
+//!   one known operator; an operand of the wrong type) is `400 invalid_request`.
 //! * **`stream` flag.** `stream` must be a boolean when present but is otherwise ignored:
 //!   `/invoke` always answers JSON and `/stream` always answers SSE.
 //! * **Auth.** With an API key configured, every request needs `Authorization: Bearer <key>`,

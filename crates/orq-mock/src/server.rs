@@ -470,8 +470,10 @@ fn invoke(shared: &Shared, deployment: &Deployment, request: &DeploymentRequest)
     let completion = wire::complete(deployment, request);
     let (message, finish_reason) = wire::invoke_message(&completion);
     let timestamp = util::rfc3339_millis(now);
+    let id = shared.next_ulid(now);
     let mut body = json!({
-        "id": shared.next_ulid(now),
+        "telemetry": wire::telemetry(&id),
+        "id": id,
         "created": timestamp,
         "object": wire::object_kind(deployment),
         "model": deployment.model_name(),
@@ -484,6 +486,9 @@ fn invoke(shared: &Shared, deployment: &Deployment, request: &DeploymentRequest)
     if request.include_retrievals && !request.documents.is_empty() {
         body["retrievals"] = Value::Array(wire::retrievals(deployment, request));
     }
+    if request.include_usage {
+        body["usage"] = wire::usage(deployment, request, &completion);
+    }
     body
 }
 
@@ -493,6 +498,7 @@ fn stream_events(shared: &Shared, deployment: &Deployment, request: &DeploymentR
     let id = shared.next_ulid(now);
     let created = util::rfc3339_millis(now);
     let completion = wire::complete(deployment, request);
+    let telemetry = wire::telemetry(&id);
     let finish_reason = match completion {
         Completion::ToolCall { .. } => "tool_calls",
         _ => "stop",
@@ -507,6 +513,7 @@ fn stream_events(shared: &Shared, deployment: &Deployment, request: &DeploymentR
             "is_final": is_final,
             "system_fingerprint": null,
             "choices": [{"index": 0, "message": message, "finish_reason": finish_reason}],
+            "telemetry": telemetry,
         })
     };
     let mut events: Vec<Value> = wire::stream_messages(&completion)
@@ -517,6 +524,9 @@ fn stream_events(shared: &Shared, deployment: &Deployment, request: &DeploymentR
     last["finalized"] = json!(util::rfc3339_millis(util::now_millis()));
     if request.include_retrievals && !request.documents.is_empty() {
         last["retrievals"] = Value::Array(wire::retrievals(deployment, request));
+    }
+    if request.include_usage {
+        last["usage"] = wire::usage(deployment, request, &completion);
     }
     events.push(last);
     events

@@ -39,6 +39,20 @@ pub(crate) struct DeploymentRequest {
     pub(crate) messages: Vec<Value>,
     pub(crate) documents: Vec<Value>,
     pub(crate) include_retrievals: bool,
+    /// `invoke_options.include_usage`: answer with token counts.
+    pub(crate) include_usage: bool,
+    /// `invoke_options.mock_response`: answer with this text instead of the fake model's.
+    pub(crate) mock_response: Option<String>,
+    /// Who the request is for, as sent (validated).
+    // Kept for inspection (tests); the fake's answer depends on none of these three.
+    #[cfg_attr(not(test), allow(dead_code))]
+    pub(crate) identity: Option<Value>,
+    /// The conversation the request belongs to, as sent (validated).
+    #[cfg_attr(not(test), allow(dead_code))]
+    pub(crate) thread: Option<Value>,
+    /// The knowledge filter, as sent (validated).
+    #[cfg_attr(not(test), allow(dead_code))]
+    pub(crate) knowledge_filter: Option<Value>,
 }
 
 fn type_name(value: &Value) -> &'static str {
@@ -149,18 +163,164 @@ pub(crate) fn parse_request(body: &[u8]) -> Result<DeploymentRequest, ApiError> 
             documents.push(doc.clone());
         }
     }
-    let mut include_retrievals = false;
+    let (mut include_retrievals, mut include_usage, mut mock_response) = (false, false, None);
     if let Some(options) = field(&object, "invoke_options") {
         let options =
             expect(options, "invoke_options", "an object", Value::is_object)?.as_object().expect("checked");
-        if let Some(v) = field(options, "include_retrievals") {
-            include_retrievals =
-                expect(v, "invoke_options.include_retrievals", "a boolean", Value::is_boolean)?
+        let flag = |name: &str| -> Result<bool, ApiError> {
+            match field(options, name) {
+                Some(v) => Ok(expect(v, &format!("invoke_options.{name}"), "a boolean", Value::is_boolean)?
                     .as_bool()
-                    .unwrap_or_default();
+                    .unwrap_or_default()),
+                None => Ok(false),
+            }
+        };
+        include_retrievals = flag("include_retrievals")?;
+        include_usage = flag("include_usage")?;
+        if let Some(v) = field(options, "mock_response") {
+            let text = expect(v, "invoke_options.mock_response", "a string", Value::is_string)?;
+            mock_response = text.as_str().map(str::to_owned);
         }
     }
-    Ok(DeploymentRequest { key, inputs, prefix_messages, messages, documents, include_retrievals })
+    let identity =
+        field(&object, "identity").map(|v| validate_identity(v).map(|()| v.clone())).transpose()?;
+    let thread = field(&object, "thread").map(|v| validate_thread(v).map(|()| v.clone())).transpose()?;
+    let knowledge_filter =
+        field(&object, "knowledge_filter").map(|v| validate_filter(v).map(|()| v.clone())).transpose()?;
+    Ok(DeploymentRequest {
+        key,
+        inputs,
+        prefix_messages,
+        messages,
+        documents,
+        include_retrievals,
+        include_usage,
+        mock_response,
+        identity,
+        thread,
+        knowledge_filter,
+    })
+}
+
+/// An array of strings at `path`, when present.
+fn string_list(map: &Map<String, Value>, name: &str, path: &str) -> Result<(), ApiError> {
+    if let Some(list) = field(map, name) {
+        let list_path = format!("{path}.{name}");
+        let list = expect(list, &list_path, "an array of strings", Value::is_array)?;
+        for (i, item) in list.as_array().into_iter().flatten().enumerate() {
+            expect(item, &format!("{list_path}[{i}]"), "a string", Value::is_string)?;
+        }
+    }
+    Ok(())
+}
+
+/// `identity`: `id` required; `display_name`, `email`, `logo_url` strings; `metadata`
+/// an array of objects; `tags` an array of strings.
+fn validate_identity(identity: &Value) -> Result<(), ApiError> {
+    let map = expect(identity, "identity", "an object", Value::is_object)?.as_object().expect("checked");
+    expect(required(map, "id", "identity")?, "identity.id", "a string", Value::is_string)?;
+    for name in ["display_name", "email", "logo_url"] {
+        if let Some(v) = field(map, name) {
+            expect(v, &format!("identity.{name}"), "a string", Value::is_string)?;
+        }
+    }
+    if let Some(metadata) = field(map, "metadata") {
+        let list = expect(metadata, "identity.metadata", "an array of objects", Value::is_array)?;
+        for (i, item) in list.as_array().into_iter().flatten().enumerate() {
+            expect(item, &format!("identity.metadata[{i}]"), "an object", Value::is_object)?;
+        }
+    }
+    string_list(map, "tags", "identity")
+}
+
+/// `thread`: `id` required; `tags` an array of strings.
+fn validate_thread(thread: &Value) -> Result<(), ApiError> {
+    let map = expect(thread, "thread", "an object", Value::is_object)?.as_object().expect("checked");
+    expect(required(map, "id", "thread")?, "thread.id", "a string", Value::is_string)?;
+    string_list(map, "tags", "thread")
+}
+
+/// The operators of a knowledge filter's field condition.
+const FILTER_OPERATORS: [&str; 9] = ["eq", "ne", "gt", "gte", "lt", "lte", "in", "nin", "exists"];
+
+/// `knowledge_filter`: a map of field conditions, or `{"and": [maps]}`, or
+/// `{"or": [maps]}`; never a mix, `and`/`or` not empty. Each field condition is
+/// an object with exactly one operator and an operand of its type.
+fn validate_filter(filter: &Value) -> Result<(), ApiError> {
+    let map =
+        expect(filter, "knowledge_filter", "an object", Value::is_object)?.as_object().expect("checked");
+    let logical: Vec<&str> = ["and", "or"].into_iter().filter(|op| map.contains_key(*op)).collect();
+    match logical.as_slice() {
+        [] => validate_field_conditions(map, "knowledge_filter"),
+        [operator] if map.len() == 1 => {
+            let path = format!("knowledge_filter.{operator}");
+            let list = expect(&map[*operator], &path, "an array of objects", Value::is_array)?
+                .as_array()
+                .expect("checked");
+            if list.is_empty() {
+                return Err(ApiError::invalid(format!("`{path}` must not be empty")));
+            }
+            for (i, item) in list.iter().enumerate() {
+                let item_path = format!("{path}[{i}]");
+                let conditions = expect(item, &item_path, "an object", Value::is_object)?;
+                validate_field_conditions(conditions.as_object().expect("checked"), &item_path)?;
+            }
+            Ok(())
+        }
+        _ => Err(ApiError::invalid(
+            "`knowledge_filter` must be field conditions, or `and`, or `or`: not a mix of them",
+        )),
+    }
+}
+
+fn validate_field_conditions(map: &Map<String, Value>, path: &str) -> Result<(), ApiError> {
+    if map.is_empty() {
+        return Err(ApiError::invalid(format!("`{path}` has no conditions")));
+    }
+    let scalar = |v: &Value| v.is_string() || v.is_number() || v.is_boolean();
+    for (name, condition) in map {
+        let path = format!("{path}.{name}");
+        let operators =
+            expect(condition, &path, "an object", Value::is_object)?.as_object().expect("checked");
+        let (operator, operand) = match operators.iter().next() {
+            Some((operator, operand)) if operators.len() == 1 => (operator.as_str(), operand),
+            _ => {
+                return Err(ApiError::invalid(format!(
+                    "`{path}` must have exactly one operator of {FILTER_OPERATORS:?}, got {}",
+                    operators.len()
+                )));
+            }
+        };
+        let operand_path = format!("{path}.{operator}");
+        match operator {
+            "eq" | "ne" => {
+                expect(operand, &operand_path, "a string, a number or a boolean", scalar)?;
+            }
+            "gt" | "gte" | "lt" | "lte" => {
+                expect(operand, &operand_path, "a number", Value::is_number)?;
+            }
+            "in" | "nin" => {
+                let values = expect(operand, &operand_path, "an array", Value::is_array)?;
+                for (i, value) in values.as_array().into_iter().flatten().enumerate() {
+                    expect(
+                        value,
+                        &format!("{operand_path}[{i}]"),
+                        "a string, a number or a boolean",
+                        scalar,
+                    )?;
+                }
+            }
+            "exists" => {
+                expect(operand, &operand_path, "a boolean", Value::is_boolean)?;
+            }
+            other => {
+                return Err(ApiError::invalid(format!(
+                    "`{path}` has the unknown operator {other:?}; expected one of {FILTER_OPERATORS:?}"
+                )));
+            }
+        }
+    }
+    Ok(())
 }
 
 fn message_list(object: &Map<String, Value>, name: &str) -> Result<Vec<Value>, ApiError> {
@@ -181,10 +341,19 @@ fn validate_message(message: &Value, path: &str) -> Result<(), ApiError> {
     if let Some(name) = field(map, "name") {
         expect(name, &format!("{path}.name"), "a string", Value::is_string)?;
     }
+    validate_cache_control(map, path)?;
     let content_path = format!("{path}.content");
     match role.as_str().unwrap_or_default() {
         "developer" | "system" => {
-            expect(required(map, "content", path)?, &content_path, "a string", Value::is_string)?;
+            let content = expect(
+                required(map, "content", path)?,
+                &content_path,
+                "a string or an array of text parts",
+                |v| v.is_string() || v.is_array(),
+            )?;
+            for (i, part) in content.as_array().into_iter().flatten().enumerate() {
+                validate_text_part(part, &format!("{content_path}[{i}]"))?;
+            }
         }
         "user" => {
             let content = expect(
@@ -209,14 +378,25 @@ fn validate_message(message: &Value, path: &str) -> Result<(), ApiError> {
                         .as_object()
                         .expect("checked");
                     let kind = required(part_map, "type", &part_path)?;
-                    string_enum(kind, &format!("{part_path}.type"), &["text", "refusal"])?;
-                    let text_field = kind.as_str().unwrap_or_default();
+                    string_enum(
+                        kind,
+                        &format!("{part_path}.type"),
+                        &["text", "refusal", "reasoning", "redacted_reasoning"],
+                    )?;
+                    validate_cache_control(part_map, &part_path)?;
+                    let text_field = match kind.as_str().unwrap_or_default() {
+                        "redacted_reasoning" => "data",
+                        other => other,
+                    };
                     expect(
                         required(part_map, text_field, &part_path)?,
                         &format!("{part_path}.{text_field}"),
                         "a string",
                         Value::is_string,
                     )?;
+                    if let Some(signature) = field(part_map, "signature") {
+                        expect(signature, &format!("{part_path}.signature"), "a string", Value::is_string)?;
+                    }
                 }
             }
             if let Some(refusal) = field(map, "refusal") {
@@ -245,11 +425,13 @@ fn validate_message(message: &Value, path: &str) -> Result<(), ApiError> {
             let content = expect(
                 required(map, "content", path)?,
                 &content_path,
-                "a string or an array of strings",
+                "a string or an array of strings and text parts",
                 |v| v.is_string() || v.is_array(),
             )?;
             for (i, part) in content.as_array().into_iter().flatten().enumerate() {
-                expect(part, &format!("{content_path}[{i}]"), "a string", Value::is_string)?;
+                if !part.is_string() {
+                    validate_text_part(part, &format!("{content_path}[{i}]"))?;
+                }
             }
             expect(
                 required(map, "tool_call_id", path)?,
@@ -263,13 +445,53 @@ fn validate_message(message: &Value, path: &str) -> Result<(), ApiError> {
     Ok(())
 }
 
+/// `cache_control`, where present: an object with a string `type` and optional string `ttl`.
+fn validate_cache_control(map: &Map<String, Value>, path: &str) -> Result<(), ApiError> {
+    let Some(cache) = field(map, "cache_control") else {
+        return Ok(());
+    };
+    let cache_path = format!("{path}.cache_control");
+    let cache = expect(cache, &cache_path, "an object", Value::is_object)?.as_object().expect("checked");
+    expect(
+        required(cache, "type", &cache_path)?,
+        &format!("{cache_path}.type"),
+        "a string",
+        Value::is_string,
+    )?;
+    if let Some(ttl) = field(cache, "ttl") {
+        expect(ttl, &format!("{cache_path}.ttl"), "a string", Value::is_string)?;
+    }
+    Ok(())
+}
+
+/// A `{"type": "text", "text": ...}` part (system, developer and tool messages).
+fn validate_text_part(part: &Value, path: &str) -> Result<(), ApiError> {
+    let map = expect(part, path, "an object", Value::is_object)?.as_object().expect("checked");
+    string_enum(required(map, "type", path)?, &format!("{path}.type"), &["text"])?;
+    validate_cache_control(map, path)?;
+    expect(required(map, "text", path)?, &format!("{path}.text"), "a string", Value::is_string)?;
+    Ok(())
+}
+
 fn validate_user_part(part: &Value, path: &str) -> Result<(), ApiError> {
     let map = expect(part, path, "an object", Value::is_object)?.as_object().expect("checked");
     let kind = required(map, "type", path)?;
-    string_enum(kind, &format!("{path}.type"), &["text", "image_url", "input_audio"])?;
+    string_enum(kind, &format!("{path}.type"), &["text", "image_url", "input_audio", "file"])?;
+    validate_cache_control(map, path)?;
     match kind.as_str().unwrap_or_default() {
         "text" => {
             expect(required(map, "text", path)?, &format!("{path}.text"), "a string", Value::is_string)?;
+        }
+        "file" => {
+            let inner_path = format!("{path}.file");
+            let inner = expect(required(map, "file", path)?, &inner_path, "an object", Value::is_object)?
+                .as_object()
+                .expect("checked");
+            for name in ["file_data", "uri", "mimeType", "filename"] {
+                if let Some(v) = field(inner, name) {
+                    expect(v, &format!("{inner_path}.{name}"), "a string", Value::is_string)?;
+                }
+            }
         }
         "image_url" => {
             let inner_path = format!("{path}.image_url");
@@ -377,7 +599,8 @@ fn substitute_content(content: &Value, inputs: &Map<String, Value>) -> Value {
 ///
 /// * `developer` becomes `system` (the response role enum has no `developer`);
 /// * `input_audio` parts become text parts `"[input_audio <format>]"` and assistant
-///   `refusal` parts become text parts (the response part enum only has text and image_url);
+///   `refusal` parts become text parts (the response part enum has text, image_url and
+///   file); assistant reasoning parts are dropped; `cache_control` is dropped;
 /// * a missing/`null` assistant content becomes `""`; a tool message's array of strings
 ///   becomes text parts; `name` and `tool_call_id` are dropped.
 fn to_config_message(message: &Value) -> Value {
@@ -388,11 +611,14 @@ fn to_config_message(message: &Value) -> Value {
         Value::Array(parts) => Value::Array(
             parts
                 .iter()
+                // Reasoning is not content: a prompt has no place for it.
+                .filter(|part| !matches!(part["type"].as_str(), Some("reasoning" | "redacted_reasoning")))
                 .map(|part| match part {
                     Value::String(s) => json!({"type": "text", "text": s}),
                     _ => match part["type"].as_str().unwrap_or_default() {
                         "text" => json!({"type": "text", "text": part["text"]}),
                         "refusal" => json!({"type": "text", "text": part["refusal"]}),
+                        "file" => json!({"type": "file", "file": part["file"]}),
                         "image_url" => {
                             let mut image = json!({"url": part["image_url"]["url"]});
                             if let Some(detail) = part["image_url"].get("detail") {
@@ -529,6 +755,9 @@ pub(crate) enum Completion {
 
 /// Computes the deterministic answer for a request.
 pub(crate) fn complete(deployment: &Deployment, request: &DeploymentRequest) -> Completion {
+    if let Some(text) = &request.mock_response {
+        return Completion::Text(text.clone());
+    }
     let messages = rendered_messages(deployment, request);
     let config = deployment.config();
     let last_user = messages.iter().rev().find(|m| m["role"] == "user");
@@ -657,6 +886,36 @@ pub(crate) fn retrievals(deployment: &Deployment, request: &DeploymentRequest) -
     scored.into_iter().map(|(_, item)| item).collect()
 }
 
+/// Where a generation is found in the (fake) traces: ids derived from the
+/// generation id, so every answer has its own and every chunk of one stream the same.
+pub(crate) fn telemetry(generation_id: &str) -> Value {
+    let trace_high = util::fnv1a(generation_id.as_bytes(), 0x7e1e);
+    let trace_low = util::splitmix64(trace_high);
+    let span = util::splitmix64(trace_low);
+    json!({"trace_id": format!("{trace_high:016x}{trace_low:016x}"), "span_id": format!("{span:016x}")})
+}
+
+/// Token counts of an answer, one token per word: the prompt's words (the
+/// rendered messages) and the answer's (a tool call counts its arguments, an
+/// image nothing). Nothing is cached and nothing spent on reasoning.
+pub(crate) fn usage(deployment: &Deployment, request: &DeploymentRequest, completion: &Completion) -> Value {
+    let words = |text: &str| text.split_whitespace().count();
+    let prompt: usize =
+        rendered_messages(deployment, request).iter().map(|m| words(&content_text(&m["content"]))).sum();
+    let answer = match completion {
+        Completion::Text(text) => words(text),
+        Completion::ToolCall { name, arguments, .. } => words(name) + words(arguments),
+        Completion::Image { .. } => 0,
+    };
+    json!({
+        "prompt_tokens": prompt,
+        "completion_tokens": answer,
+        "total_tokens": prompt + answer,
+        "prompt_tokens_details": {"cached_tokens": 0},
+        "completion_tokens_details": {"reasoning_tokens": 0},
+    })
+}
+
 /// The `object` field for a deployment's model type.
 pub(crate) fn object_kind(deployment: &Deployment) -> &'static str {
     match deployment.model_type() {
@@ -743,6 +1002,107 @@ mod tests {
         .unwrap();
         assert_eq!(ok.key, "k");
         assert_eq!(ok.messages.len(), 1);
+    }
+
+    fn request_with(field: &str, value: Value) -> Result<DeploymentRequest, ApiError> {
+        let mut body = json!({"key": "k"});
+        body[field] = value;
+        parse_request(body.to_string().as_bytes())
+    }
+
+    #[test]
+    fn accepts_every_shape_of_knowledge_filter() {
+        for filter in [
+            json!({"topic": {"eq": "billing"}, "year": {"gte": 2024}}),
+            json!({"and": [{"year": {"gte": 2020}}, {"year": {"lt": 2025.5}}]}),
+            json!({"or": [{"lang": {"in": ["en", 1, true]}}, {"x": {"nin": []}}, {"y": {"exists": false}}]}),
+            json!({"a": {"ne": false}, "b": {"gt": -1}, "c": {"lte": 0}}),
+        ] {
+            let request = request_with("knowledge_filter", filter.clone()).unwrap();
+            assert_eq!(request.knowledge_filter, Some(filter));
+        }
+    }
+
+    #[test]
+    fn rejects_malformed_knowledge_filters_with_the_path() {
+        for (filter, says) in [
+            (json!([]), "`knowledge_filter` must be an object"),
+            (json!({}), "`knowledge_filter` has no conditions"),
+            (json!({"and": []}), "`knowledge_filter.and` must not be empty"),
+            (json!({"or": {"a": {"eq": 1}}}), "`knowledge_filter.or` must be an array"),
+            (json!({"and": [{}]}), "`knowledge_filter.and[0]` has no conditions"),
+            (json!({"and": [{"a": {"eq": 1}}], "or": [{"a": {"eq": 1}}]}), "not a mix"),
+            (json!({"and": [{"a": {"eq": 1}}], "b": {"eq": 1}}), "not a mix"),
+            (json!({"a": {"in": "x"}}), "`knowledge_filter.a.in` must be an array"),
+            (
+                json!({"a": {"in": [[1]]}}),
+                "`knowledge_filter.a.in[0]` must be a string, a number or a boolean",
+            ),
+            (json!({"a": {"gt": "5"}}), "`knowledge_filter.a.gt` must be a number"),
+            (json!({"a": {"exists": 1}}), "`knowledge_filter.a.exists` must be a boolean"),
+            (json!({"a": {"eq": 1, "ne": 2}}), "exactly one operator"),
+            (json!({"a": {}}), "exactly one operator"),
+            (json!({"a": {"like": "x"}}), "unknown operator \"like\""),
+            (json!({"a": 1}), "`knowledge_filter.a` must be an object"),
+        ] {
+            let error = request_with("knowledge_filter", filter.clone()).unwrap_err();
+            assert_eq!((error.status, error.code.as_str()), (400, "invalid_request"), "{filter}");
+            assert!(error.message.contains(says), "{filter}: {}", error.message);
+        }
+    }
+
+    #[test]
+    fn identity_thread_and_options_are_checked_and_kept() {
+        let identity = json!({"id": "u1", "display_name": "Ada", "email": "a@b.c", "logo_url": "https://x/y.png",
+            "metadata": [{"plan": "pro"}], "tags": ["vip"]});
+        assert_eq!(request_with("identity", identity.clone()).unwrap().identity, Some(identity));
+        let thread = json!({"id": "t1", "tags": ["billing"]});
+        assert_eq!(request_with("thread", thread.clone()).unwrap().thread, Some(thread));
+        let options =
+            request_with("invoke_options", json!({"include_usage": true, "mock_response": "Hi"})).unwrap();
+        assert!(options.include_usage);
+        assert_eq!(options.mock_response.as_deref(), Some("Hi"));
+        for (field, value) in [
+            ("identity", json!({"display_name": "no id"})),
+            ("identity", json!({"id": "u", "metadata": {"plan": "pro"}})),
+            ("identity", json!({"id": "u", "tags": "vip"})),
+            ("thread", json!({"tags": []})),
+            ("thread", json!({"id": 7})),
+            ("invoke_options", json!({"include_usage": "yes"})),
+            ("invoke_options", json!({"mock_response": 1})),
+        ] {
+            assert_eq!(request_with(field, value.clone()).unwrap_err().status, 400, "{field}: {value}");
+        }
+    }
+
+    #[test]
+    fn accepts_todays_message_shapes() {
+        let cache = json!({"type": "ephemeral", "ttl": "1h"});
+        let messages = json!([
+            {"role": "system", "content": [{"type": "text", "text": "Be brief.", "cache_control": cache}]},
+            {"role": "user", "content": [
+                {"type": "file", "file": {"file_data": "data:application/pdf;base64,AAAA", "filename": "a.pdf"},
+                 "cache_control": cache},
+                {"type": "image_url", "image_url": {"url": "https://x/y.png"}, "cache_control": cache}
+            ]},
+            {"role": "assistant", "content": [
+                {"type": "reasoning", "reasoning": "hmm", "signature": "sig"},
+                {"type": "redacted_reasoning", "data": "xxx"},
+                {"type": "text", "text": "Hi", "cache_control": cache}
+            ], "tool_calls": [{"id": "c1", "type": "function", "function": {"name": "f"}, "thought_signature": "t"}]},
+            {"role": "tool", "tool_call_id": "c1", "content": ["ok", {"type": "text", "text": "done"}],
+             "cache_control": cache}
+        ]);
+        let request = request_with("messages", messages).unwrap();
+        let converted = to_config_message(&request.messages[2]);
+        assert_eq!(converted["content"], json!([{"type": "text", "text": "Hi"}]));
+        assert!(
+            request_with("messages", json!([{"role": "user", "content": "x", "cache_control": 1}])).is_err()
+        );
+        assert!(
+            request_with("messages", json!([{"role": "system", "content": [{"type": "image_url"}]}]))
+                .is_err()
+        );
     }
 
     #[test]

@@ -26,6 +26,7 @@ use serde_json::{Map, Value};
 
 use crate::client::{CallOptions, Client, call_options, redecode};
 use crate::error::Error;
+use crate::request::{Identity, KnowledgeFilter, Thread};
 use crate::retry::Operation;
 use crate::stream::ChunkStream;
 use orq_api::ResponseValue;
@@ -381,6 +382,64 @@ impl<Op, C> DeploymentCall<Op, C> {
         self
     }
 
+    /// Asks the service to return token counts: [`InvokeResponse::usage`] for
+    /// invoke, the last chunk's `usage` (kept by
+    /// [`StreamedMessage`](crate::StreamedMessage)) for a stream.
+    pub fn include_usage(mut self, include: bool) -> Self {
+        self.body.invoke_options.get_or_insert_with(InvokeOptions::default).include_usage = Some(include);
+        self
+    }
+
+    /// Answers with `text` instead of calling the model, streamed or not: for
+    /// tests and demos. The service does not log, trace or bill such requests.
+    pub fn mock_response(mut self, text: impl Into<String>) -> Self {
+        self.body.invoke_options.get_or_insert_with(InvokeOptions::default).mock_response = Some(text.into());
+        self
+    }
+
+    /// Who the request is for; see [`Identity`]. orq.ai creates the identity on
+    /// first use and attributes the request to it.
+    pub fn identity(mut self, identity: impl Into<Identity>) -> Self {
+        let (identity, problems) = identity.into().into_parts();
+        problems.into_iter().for_each(|problem| self.options.problem(problem));
+        self.body.identity = Some(identity);
+        self
+    }
+
+    /// The conversation the request belongs to; see [`Thread`].
+    pub fn thread(mut self, thread: impl Into<Thread>) -> Self {
+        self.body.thread = Some(thread.into().into_inner());
+        self
+    }
+
+    /// Restricts the knowledge-base chunks the deployment may retrieve, by their
+    /// metadata; see [`KnowledgeFilter`]. A structurally invalid filter is
+    /// reported by `send`, before anything is sent.
+    ///
+    /// ```no_run
+    /// use orq::request::{Conditions, KnowledgeFilter};
+    /// # async fn run(client: orq::Client) -> Result<(), orq::Error> {
+    /// let answer = client
+    ///     .deployments()
+    ///     .invoke("support-bot")
+    ///     .knowledge_filter(Conditions::new().eq("topic", "billing").gte("year", 2024))
+    ///     .send()
+    ///     .await?;
+    /// # let _ = answer;
+    /// # Ok(()) }
+    /// ```
+    pub fn knowledge_filter(mut self, filter: impl Into<KnowledgeFilter>) -> Self {
+        match filter.into().into_wire() {
+            Ok(filter) => self.body.knowledge_filter = Some(filter),
+            Err(problems) => {
+                // Reported once, by `send`: the body keeps no half-valid filter.
+                self.body.knowledge_filter = None;
+                problems.into_iter().for_each(|problem| self.options.problem(problem));
+            }
+        }
+        self
+    }
+
     /// Replaces the whole body. The key given to the operation is kept (the
     /// body's own `key` is ignored), and later builder calls still apply.
     pub fn body(mut self, mut body: DeploymentRequest) -> Self {
@@ -419,16 +478,38 @@ impl<Op, C> DeploymentCall<Op, C> {
     }
 
     /// Every problem of the request: those the builder methods recorded, then
-    /// an empty key and inputs that JSON cannot carry.
+    /// an empty key, inputs that JSON cannot carry, identity and thread without
+    /// an id, and a knowledge filter of the wrong shape (also when set through
+    /// [`Self::body`]).
     fn check(&self) -> Result<(), Error> {
-        let empty_key = self.body.key.trim().is_empty().then(|| "the deployment key is empty".to_string());
-        let not_finite = self.body.inputs.iter().filter_map(|(name, value)| match value {
+        let body = &self.body;
+        let empty_key = body.key.trim().is_empty().then(|| "the deployment key is empty".to_string());
+        let not_finite = body.inputs.iter().filter_map(|(name, value)| match value {
             InputValue::Double(x) if !x.is_finite() => {
                 Some(format!("input `{name}` is {x}, which JSON cannot carry"))
             }
             _ => None,
         });
-        self.options.check(empty_key.into_iter().chain(not_finite))
+        let no_identity_id = body
+            .identity
+            .as_ref()
+            .filter(|identity| identity.id.trim().is_empty())
+            .map(|_| "the identity id is empty".to_string());
+        let no_thread_id = body
+            .thread
+            .as_ref()
+            .filter(|thread| thread.id.trim().is_empty())
+            .map(|_| "the thread id is empty".to_string());
+        let filter = body
+            .knowledge_filter
+            .as_ref()
+            .map(|filter| {
+                crate::request::filter_problems(&serde_json::to_value(filter).unwrap_or(Value::Null))
+            })
+            .unwrap_or_default();
+        self.options.check(
+            empty_key.into_iter().chain(not_finite).chain(no_identity_id).chain(no_thread_id).chain(filter),
+        )
     }
 }
 

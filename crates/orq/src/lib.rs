@@ -40,6 +40,7 @@
 //! Where things live:
 //! - [`Client`], [`ClientBuilder`]: configuration, shared by all calls (`client.rs`).
 //! - [`deployments`]: the operations and their request builders (`deployments.rs`).
+//! - [`request`]: builders for a request's identity, thread and knowledge filter (`request.rs`).
 //! - [`RetryPolicy`]: which failures are retried and how long to wait (`retry.rs`).
 //! - [`ChunkStream`]: server-sent events to chunks (`stream.rs`).
 //! - [`Error`]: the one error type (`error.rs`).
@@ -54,6 +55,7 @@ mod body;
 mod client;
 pub mod deployments;
 mod error;
+pub mod request;
 mod retry;
 mod stream;
 

@@ -26,7 +26,7 @@ use std::time::Duration;
 use bytes::Bytes;
 use futures::stream::FusedStream;
 use futures::{Stream, StreamExt};
-use orq_api::types::{Provider, Retrieval, StreamChunk, ToolCall};
+use orq_api::types::{Provider, Retrieval, StreamChunk, Telemetry, ToolCall, Usage};
 use serde_json::Value;
 use tokio::time::{Instant, Sleep};
 
@@ -544,6 +544,17 @@ pub struct StreamedMessage {
     pub finish_reason: Option<String>,
     /// Knowledge-base chunks the service reported.
     pub retrievals: Vec<Retrieval>,
+    /// The model's reasoning, joined.
+    pub reasoning: String,
+    /// The provider's signature of the reasoning, from the last chunk that had one.
+    pub reasoning_signature: Option<String>,
+    /// Reasoning the provider withheld, encrypted, joined.
+    pub redacted_reasoning: String,
+    /// Token counts, from the last chunk that had them (the final one, when
+    /// the request asked with `include_usage`).
+    pub usage: Option<Usage>,
+    /// Where the generation is found in orq.ai's traces.
+    pub telemetry: Option<Telemetry>,
     /// How many chunks arrived.
     pub chunks: usize,
 }
@@ -561,11 +572,26 @@ impl StreamedMessage {
         if chunk.provider.is_some() {
             self.provider = chunk.provider;
         }
+        if chunk.usage.is_some() {
+            self.usage = chunk.usage;
+        }
+        if chunk.telemetry.is_some() {
+            self.telemetry = chunk.telemetry;
+        }
         self.retrievals.extend(chunk.retrievals);
         if let Some(choice) = chunk.choices.into_iter().next() {
             if let Some(message) = choice.message {
                 if let Some(text) = message.content {
                     self.text.push_str(&text);
+                }
+                if let Some(reasoning) = message.reasoning {
+                    self.reasoning.push_str(&reasoning);
+                }
+                if message.reasoning_signature.is_some() {
+                    self.reasoning_signature = message.reasoning_signature;
+                }
+                if let Some(redacted) = message.redacted_reasoning {
+                    self.redacted_reasoning.push_str(&redacted);
                 }
                 self.tool_calls.extend(message.tool_calls);
             }
