@@ -135,7 +135,9 @@ fn answer(mut connection: TcpStream) {
 
 /// 1 GiB of chunk events, then `[DONE]`, chunked.
 fn flood(connection: &mut TcpStream) -> std::io::Result<()> {
-    connection.write_all(b"HTTP/1.1 200 OK\r\ncontent-type: text/event-stream\r\ntransfer-encoding: chunked\r\n\r\n")?;
+    connection.write_all(
+        b"HTTP/1.1 200 OK\r\ncontent-type: text/event-stream\r\ntransfer-encoding: chunked\r\n\r\n",
+    )?;
     let events: String = (0..16).map(|i| event(i, STREAM_EVENT)).collect();
     let piece = format!("{:x}\r\n{events}\r\n", events.len());
     for _ in 0..STREAM_GIB / events.len() {
@@ -178,7 +180,8 @@ enum Caller {
     Orq,
 }
 
-const CALLERS: [(Caller, &str); 3] = [(Caller::Raw, "raw"), (Caller::OrqApi, "orq-api"), (Caller::Orq, "orq")];
+const CALLERS: [(Caller, &str); 3] =
+    [(Caller::Raw, "raw"), (Caller::OrqApi, "orq-api"), (Caller::Orq, "orq")];
 
 struct Clients {
     http: reqwest::Client,
@@ -246,13 +249,16 @@ fn invoke_table(runtime: &tokio::runtime::Runtime, clients: &Clients, concurrenc
             samples[slot].push(Sample { cpu: thread_cpu() - cpu, wall: wall.elapsed() });
         }
     }
-    println!("invoke, concurrency {concurrency}: {CALLS_PER_ROUND} calls per round, {ROUNDS} interleaved rounds");
+    println!(
+        "invoke, concurrency {concurrency}: {CALLS_PER_ROUND} calls per round, {ROUNDS} interleaved rounds"
+    );
     println!(
         "  {:<8} {:>10} {:>10} {:>10}  {:>9}  {:>9}  {:>9}",
         "", "min µs/call", "median", "max", "CPU ratio", "calls/s", "ratio"
     );
     let per_call = |d: Duration| d.as_secs_f64() * 1e6 / CALLS_PER_ROUND as f64;
-    let rate = |s: &[Sample]| CALLS_PER_ROUND as f64 / median(s.iter().map(|s| s.wall.as_secs_f64()).collect());
+    let rate =
+        |s: &[Sample]| CALLS_PER_ROUND as f64 / median(s.iter().map(|s| s.wall.as_secs_f64()).collect());
     let raw_cpu = median(samples[0].iter().map(|s| per_call(s.cpu)).collect());
     let raw_rate = rate(&samples[0]);
     for ((_, name), samples) in CALLERS.iter().zip(&samples) {
