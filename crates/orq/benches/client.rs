@@ -8,7 +8,8 @@
 //!   32, in interleaved rounds against `raw`: the same request sent with the
 //!   same `reqwest::Client` and the answer decoded with
 //!   `serde_json::from_slice::<InvokeResponse>` (the least any client must
-//!   do), and against the generated `orq_api::Client` alone. The CPU is the
+//!   do), and against the generated `orq_api::Client` alone (`orq-api`) and
+//!   with the request timeout `orq` always sets (`+timeout`). The CPU is the
 //!   client thread's (the runtime is current-thread; the server runs
 //!   elsewhere); figures are min / median / max over the rounds and the
 //!   ratio of medians to `raw`;
@@ -177,17 +178,24 @@ fn median(mut values: Vec<f64>) -> f64 {
 enum Caller {
     Raw,
     OrqApi,
+    OrqApiTimed,
     Orq,
 }
 
-const CALLERS: [(Caller, &str); 3] =
-    [(Caller::Raw, "raw"), (Caller::OrqApi, "orq-api"), (Caller::Orq, "orq")];
+const CALLERS: [(Caller, &str); 4] = [
+    (Caller::Raw, "raw"),
+    (Caller::OrqApi, "orq-api"),
+    (Caller::OrqApiTimed, "+timeout"),
+    (Caller::Orq, "orq"),
+];
 
 struct Clients {
     http: reqwest::Client,
     url: String,
     request: DeploymentRequest,
     api: orq::orq_api::Client,
+    /// The generated client with a request timeout, as `orq` always sets one.
+    api_timed: orq::orq_api::Client,
     orq: orq::Client,
 }
 
@@ -211,6 +219,12 @@ impl Clients {
             Caller::OrqApi => {
                 self.api.deployments_invoke(None, None, &self.request).await.expect("orq-api").into_inner()
             }
+            Caller::OrqApiTimed => self
+                .api_timed
+                .deployments_invoke(None, None, &self.request)
+                .await
+                .expect("orq-api")
+                .into_inner(),
             Caller::Orq => self.orq.deployments().invoke("bot").send().await.expect("orq").expect("content"),
         }
     }
@@ -304,7 +318,10 @@ fn main() {
 
     // 2. Invoke against the raw baseline.
     let api = orq::orq_api::Client::new_with_client(&server.url, http.clone(), Default::default());
-    let clients = Clients { http, url: server.url.clone(), request: DeploymentRequest::new("bot"), api, orq };
+    let timed = orq::orq_api::RequestOptions { timeout: Some(orq::DEFAULT_TIMEOUT), ..Default::default() };
+    let api_timed = orq::orq_api::Client::new_with_client(&server.url, http.clone(), timed);
+    let request = DeploymentRequest::new("bot");
+    let clients = Clients { http, url: server.url.clone(), request, api, api_timed, orq };
     for concurrency in [1, 32] {
         invoke_table(&runtime, &clients, concurrency);
         println!();
