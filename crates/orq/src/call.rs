@@ -214,9 +214,10 @@ impl Client {
                 // One timer per attempt: reqwest's for JSON, this one for a
                 // stream's start (an error answer's body included).
                 let outcome = if X::EVENT_STREAM {
-                    tokio::time::timeout(timeout, translated)
-                        .await
-                        .unwrap_or_else(|_| Err(Error::Timeout { after: Some(timeout) }.into()))
+                    match tokio::time::timeout(timeout, translated).await {
+                        Ok(outcome) => outcome,
+                        Err(_) => Err(Error::Timeout { after: Some(timeout) }.into()),
+                    }
                 } else {
                     translated.await
                 };
