@@ -402,6 +402,9 @@ async fn retry_works_for_invoke_with_identical_bodies() {
     assert_same_bodies(&server);
     let request = &server.requests()[2];
     assert_eq!(request.path, "/v2/deployments/invoke");
+    assert_eq!(request.header("accept"), Some("application/json"));
+    // No spec declares an `api-version` header; none is sent.
+    assert_eq!(request.header("api-version"), None);
     let body: Value = serde_json::from_slice(&request.body).unwrap();
     assert_eq!(body["key"], "bot");
     assert_eq!(body["metadata"]["ticket"], 123);
@@ -418,6 +421,7 @@ async fn retry_works_for_stream_with_identical_bodies() {
     let request = &server.requests()[0];
     assert_eq!(request.path, "/v2/deployments/stream");
     assert_eq!(request.header("accept"), Some("text/event-stream"));
+    assert_eq!(request.header("api-version"), None);
     let body: Value = serde_json::from_slice(&request.body).unwrap();
     assert_eq!(body["stream"], true);
 }

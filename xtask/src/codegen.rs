@@ -70,6 +70,7 @@ pub fn run(args: &[String]) -> Result<ExitCode, String> {
             continue;
         }
         if check {
+            print_diff(relative, &current, content);
             stale.push(relative.clone());
         } else {
             std::fs::write(&path, content).map_err(|e| format!("writing {}: {e}", path.display()))?;
@@ -91,6 +92,27 @@ pub fn run(args: &[String]) -> Result<ExitCode, String> {
     }
     Ok(ExitCode::SUCCESS)
 }
+
+/// What would change in `relative`: a unified diff from the committed file
+/// to the generated one, at most [`DIFF_LINES`] lines of it.
+fn print_diff(relative: &str, committed: &str, generated: &str) {
+    let diff = similar::TextDiff::from_lines(committed, generated);
+    let text = diff
+        .unified_diff()
+        .context_radius(3)
+        .header(&format!("a/{relative} (committed)"), &format!("b/{relative} (generated)"))
+        .to_string();
+    let lines: Vec<&str> = text.lines().collect();
+    for line in lines.iter().take(DIFF_LINES) {
+        eprintln!("{line}");
+    }
+    if lines.len() > DIFF_LINES {
+        eprintln!("... {} more lines of diff", lines.len() - DIFF_LINES);
+    }
+}
+
+/// Enough of a stale file's diff to see what changed without flooding the log.
+const DIFF_LINES: usize = 400;
 
 /// Generates every output file from the spec at `spec_path`: `(relative path, content)`.
 pub fn generate(spec_path: &Path) -> Result<Vec<(String, String)>, String> {
@@ -131,7 +153,7 @@ pub fn generate(spec_path: &Path) -> Result<Vec<(String, String)>, String> {
 
     let mut generator = Generator::new(&settings);
     let client = generator.generate_tokens(&spec).map_err(|e| format!("progenitor: {e}"))?;
-    let client = lenient_integers(client)?;
+    let client = without_api_version_header(lenient_integers(client)?)?;
     let client = non_exhaustive_requests(client, &requests)?;
     let enums = open_enums.iter().map(OpenEnum::tokens);
     let unions = open_unions.iter().map(OpenUnion::tokens);
@@ -723,6 +745,30 @@ fn lenient_integers(tokens: TokenStream) -> Result<TokenStream, String> {
             };
             field.attrs.push(attr);
         }
+    }
+    Ok(quote::ToTokens::to_token_stream(&file))
+}
+
+/// Drops the `api-version` header progenitor adds to every request from the
+/// spec's `info.version`: the service declares no such header, and our
+/// `info.version` is the spec's own revision.
+fn without_api_version_header(tokens: TokenStream) -> Result<TokenStream, String> {
+    let mut file: syn::File =
+        syn::parse2(tokens).map_err(|e| format!("progenitor output does not parse: {e}"))?;
+    let mut removed = 0;
+    for item in &mut file.items {
+        let syn::Item::Impl(block) = item else { continue };
+        for member in &mut block.items {
+            let syn::ImplItem::Fn(function) = member else { continue };
+            let before = function.block.stmts.len();
+            function.block.stmts.retain(|statement| {
+                !quote::ToTokens::to_token_stream(statement).to_string().contains("\"api-version\"")
+            });
+            removed += before - function.block.stmts.len();
+        }
+    }
+    if removed == 0 {
+        return Err("progenitor output has no `api-version` header to remove: check its generator".into());
     }
     Ok(quote::ToTokens::to_token_stream(&file))
 }

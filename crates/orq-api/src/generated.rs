@@ -490,7 +490,7 @@ pub mod types {
         ///Messages placed after the system message and before the conversation of the prompt.
         #[serde(default, skip_serializing_if = "::std::vec::Vec::is_empty")]
         pub prefix_messages: ::std::vec::Vec<Message>,
-        ///Whether the service should stream. The orq facade sets it per operation.
+        ///Whether the service streams the generation as server-sent events: true for `/v2/deployments/stream`, false for the other operations.
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub stream: ::std::option::Option<bool>,
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
@@ -2272,11 +2272,6 @@ Arguments:
     ) -> Result<ResponseValue<types::DeploymentList>, Error<types::ErrorBody>> {
         let url = format!("{}/v2/deployments", self.baseurl,);
         let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
-        header_map
-            .append(
-                ::reqwest::header::HeaderName::from_static("api-version"),
-                ::reqwest::header::HeaderValue::from_static(Self::api_version()),
-            );
         #[allow(unused_mut)]
         let mut request = self
             .client
@@ -2321,11 +2316,6 @@ Sends a `POST` request to `/v2/deployments/get_config`
     ) -> Result<ResponseValue<types::DeploymentConfig>, Error<()>> {
         let url = format!("{}/v2/deployments/get_config", self.baseurl,);
         let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
-        header_map
-            .append(
-                ::reqwest::header::HeaderName::from_static("api-version"),
-                ::reqwest::header::HeaderValue::from_static(Self::api_version()),
-            );
         #[allow(unused_mut)]
         let mut request = self
             .client
@@ -2352,13 +2342,13 @@ Sends a `POST` request to `/v2/deployments/get_config`
 
     /**Invoke a deployment
 
-Runs the deployment and returns the whole generation. The service may also answer 204 with no body; the orq facade reports that as "no content".
+Runs the deployment and returns the whole generation. The service may also answer 204 with no body: no generation to return.
 
 Sends a `POST` request to `/v2/deployments/invoke`
 
 Arguments:
-- `contact_id`: The contact this request is made for. Declared by the service; the orq facade sends it as the `X-ORQ-CONTACT-ID` header, where the service reads it.
-- `environment`: The environment to route to. Declared by the service; the orq facade sends the environment in the body's `context.environments`, where the service reads it.
+- `contact_id`: The contact this request is made for. Declared by the upstream spec; the service reads the contact from the `X-ORQ-CONTACT-ID` header.
+- `environment`: The environment to route to. Declared by the upstream spec; the service reads the environment from the body's `context.environments`.
 - `body`
 */
     pub async fn deployments_invoke<'a>(
@@ -2369,11 +2359,6 @@ Arguments:
     ) -> Result<ResponseValue<types::InvokeResponse>, Error<()>> {
         let url = format!("{}/v2/deployments/invoke", self.baseurl,);
         let mut header_map = ::reqwest::header::HeaderMap::with_capacity(3usize);
-        header_map
-            .append(
-                ::reqwest::header::HeaderName::from_static("api-version"),
-                ::reqwest::header::HeaderValue::from_static(Self::api_version()),
-            );
         if let Some(value) = contact_id {
             header_map.append("contactId", value.to_string().try_into()?);
         }
@@ -2413,8 +2398,8 @@ Runs the deployment and sends the generation as server-sent events. Each event's
 Sends a `POST` request to `/v2/deployments/stream`
 
 Arguments:
-- `contact_id`: The contact this request is made for. Declared by the service; the orq facade sends it as the `X-ORQ-CONTACT-ID` header, where the service reads it.
-- `environment`: The environment to route to. Declared by the service; the orq facade sends the environment in the body's `context.environments`, where the service reads it.
+- `contact_id`: The contact this request is made for. Declared by the upstream spec; the service reads the contact from the `X-ORQ-CONTACT-ID` header.
+- `environment`: The environment to route to. Declared by the upstream spec; the service reads the environment from the body's `context.environments`.
 - `body`
 */
     pub async fn deployments_stream<'a>(
@@ -2425,11 +2410,6 @@ Arguments:
     ) -> Result<ResponseValue<ByteStream>, Error<()>> {
         let url = format!("{}/v2/deployments/stream", self.baseurl,);
         let mut header_map = ::reqwest::header::HeaderMap::with_capacity(3usize);
-        header_map
-            .append(
-                ::reqwest::header::HeaderName::from_static("api-version"),
-                ::reqwest::header::HeaderValue::from_static(Self::api_version()),
-            );
         if let Some(value) = contact_id {
             header_map.append("contactId", value.to_string().try_into()?);
         }

@@ -1704,3 +1704,12 @@ fn function_parameters_keep_json_schema_keywords_beyond_the_listed_ones() {
     assert_eq!(parameters.extra.get("description"), Some(&json!("Where to look")));
     assert_eq!(serde_json::to_value(&parameters).unwrap(), raw);
 }
+
+#[test]
+fn request_types_describe_themselves_as_json_schema() {
+    // What README promises structured-output users: the schema of a request type.
+    let schema = serde_json::to_value(schemars::schema_for!(orq_api::types::DeploymentRequest)).unwrap();
+    let required = schema["required"].as_array().expect("required fields");
+    assert!(required.contains(&json!("key")), "{schema}");
+    assert!(schema["properties"]["messages"].is_object(), "{schema}");
+}

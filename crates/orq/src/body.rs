@@ -28,7 +28,7 @@ pub(crate) struct BodyLimits {
 }
 
 /// `response` with its body bounded per `limits`.
-pub(crate) fn bounded(response: reqwest::Response, limits: BodyLimits) -> reqwest::Response {
+pub(crate) fn bounded(mut response: reqwest::Response, limits: BodyLimits) -> reqwest::Response {
     let over = if response.status().is_success() {
         match limits.success {
             Some(limit) => Over::Fail(BodyTooLarge { what: limits.operation, limit }),
@@ -41,9 +41,16 @@ pub(crate) fn bounded(response: reqwest::Response, limits: BodyLimits) -> reqwes
         Over::Fail(error) => error.limit,
         Over::Cut(limit) => *limit,
     };
+    // The length is exact only for a body not decompressed, and the transport
+    // never yields more than it: within the limit, there is nothing to bound.
+    let length = response.content_length();
+    if length.is_some_and(|length| length <= limit as u64) {
+        return response;
+    }
     // A declared length over the limit fails before any of the body is read.
-    let declared_over = response.content_length().is_some_and(|length| length > limit as u64);
-    let (status, version, headers) = (response.status(), response.version(), response.headers().clone());
+    let declared_over = length.is_some();
+    let (status, version) = (response.status(), response.version());
+    let headers = std::mem::take(response.headers_mut());
     let body = Bounded { body: Some(Box::pin(response.bytes_stream())), left: limit, over, declared_over };
     let mut bounded = http::Response::new(reqwest::Body::wrap_stream(body));
     *bounded.status_mut() = status;

@@ -1,19 +1,14 @@
-//! The client, its configuration, and the per-call plumbing every operation
-//! shares: headers, timeouts, retries, error translation and tracing.
+//! The client and its configuration, shared by all calls. What one call
+//! does with it is in `call.rs`.
 
 use std::fmt;
-use std::future::Future;
-use std::sync::{Arc, Mutex};
-use std::time::{Duration, Instant};
+use std::sync::Arc;
+use std::time::Duration;
 
-use reqwest::StatusCode;
 use reqwest::header::{self, HeaderMap, HeaderName, HeaderValue};
-use tracing::Instrument;
 
-use crate::body::{self, BodyLimits};
-use crate::deployments::Deployments;
-use crate::error::{self, Error, Transport};
-use crate::retry::{self, Failure, Operation, RetryPolicy};
+use crate::error::Error;
+use crate::retry::RetryPolicy;
 
 /// Where the official service lives.
 pub const DEFAULT_BASE_URL: &str = "https://my.orq.ai";
@@ -27,8 +22,6 @@ pub const DEFAULT_STREAM_IDLE_TIMEOUT: Duration = Duration::from_secs(120);
 pub const DEFAULT_MAX_RESPONSE_BODY_SIZE: usize = 32 * 1024 * 1024;
 /// How much of an error response's body is read: 64 KiB.
 pub const DEFAULT_MAX_ERROR_BODY_SIZE: usize = 64 * 1024;
-
-const CONTACT_ID_HEADER: &str = "x-orq-contact-id";
 
 /// An orq.ai API key. Its `Debug` and `Display` never show it.
 #[derive(Clone)]
@@ -95,23 +88,23 @@ pub struct Client {
 }
 
 pub(crate) struct Inner {
-    http: reqwest::Client,
-    base_url: String,
+    pub(crate) http: reqwest::Client,
+    pub(crate) base_url: String,
     /// `host:port` of the base URL, for error messages.
-    host: String,
+    pub(crate) host: String,
     /// `None` with a caller's `http_client`, whose setting is unknown.
-    connect_timeout: Option<Duration>,
-    max_response_body_size: usize,
-    max_error_body_size: usize,
+    pub(crate) connect_timeout: Option<Duration>,
+    pub(crate) max_response_body_size: usize,
+    pub(crate) max_error_body_size: usize,
     /// Authorization (marked sensitive), user agent and the caller's extra headers.
-    headers: HeaderMap,
-    timeout: Duration,
+    pub(crate) headers: HeaderMap,
+    pub(crate) timeout: Duration,
     pub(crate) stream_idle_timeout: Option<Duration>,
     pub(crate) max_event_size: usize,
     pub(crate) stream_deadline: Option<Duration>,
-    retry: RetryPolicy,
-    environment: Option<String>,
-    contact_id: Option<String>,
+    pub(crate) retry: RetryPolicy,
+    pub(crate) environment: Option<String>,
+    pub(crate) contact_id: Option<String>,
 }
 
 impl fmt::Debug for Client {
@@ -148,14 +141,6 @@ impl Client {
         ClientBuilder::default()
     }
 
-    /// The deployments API: list, get_config, invoke and stream.
-    ///
-    /// Its request builders hold a clone of the client, so they and their
-    /// futures are `'static`: `tokio::spawn(client.deployments().invoke("k").send())` works.
-    pub fn deployments(&self) -> Deployments {
-        Deployments::new(self.clone())
-    }
-
     /// The base URL requests go to.
     pub fn base_url(&self) -> &str {
         &self.inner.base_url
@@ -170,177 +155,9 @@ impl Client {
     pub fn environment(&self) -> Option<&str> {
         self.inner.environment.as_deref()
     }
-
-    /// Runs one operation: builds the per-call generated client, bounds the
-    /// response bodies, retries per policy, translates errors, and traces each
-    /// attempt.
-    ///
-    /// `call` sends one attempt with the generated client. `Ok(None)` means the
-    /// service answered 204 No Content. `decode` re-reads a body the generated
-    /// code failed to decode, to report where it went wrong. `kind` says what
-    /// may be resent (see [`retry::RETRY_TABLE`]).
-    #[allow(clippy::too_many_arguments)]
-    pub(crate) async fn execute<T, E, F, Fut>(
-        &self,
-        operation: &'static str,
-        kind: Operation,
-        options: &CallOptions,
-        accept: &'static str,
-        decode: Redecode,
-        mut call: F,
-    ) -> Result<Option<orq_api::ResponseValue<T>>, Error>
-    where
-        E: serde::Serialize + fmt::Debug,
-        F: FnMut(orq_api::Client) -> Fut,
-        Fut: Future<Output = Result<orq_api::ResponseValue<T>, orq_api::Error<E>>>,
-    {
-        // Without a runtime, reqwest would panic deep inside; say so plainly.
-        tokio::runtime::Handle::try_current().map_err(|_| Error::NoRuntime)?;
-        let streaming = accept == "text/event-stream";
-        let (base_url, host) = match &options.base_url {
-            Some(endpoint) => (endpoint.url.as_str(), endpoint.host.as_str()),
-            None => (self.inner.base_url.as_str(), self.inner.host.as_str()),
-        };
-        let timeout = options.timeout.unwrap_or(self.inner.timeout);
-        let headers = self.call_headers(options, accept)?;
-        let policy = options.retry.as_ref().unwrap_or(&self.inner.retry);
-        let transport = Transport { host, timeout, connect_timeout: self.inner.connect_timeout };
-        let limits = BodyLimits {
-            operation,
-            success: (!streaming).then_some(self.inner.max_response_body_size),
-            error: self.inner.max_error_body_size,
-        };
-        let span = tracing::info_span!("orq", operation);
-        retry::run(policy, kind, |attempt| {
-            let observed = Arc::new(Mutex::new(None::<(StatusCode, HeaderMap)>));
-            let sink = observed.clone();
-            let api = orq_api::Client::new_with_client(
-                base_url,
-                self.inner.http.clone(),
-                orq_api::RequestOptions {
-                    // A stream's body may last far longer than any request timeout:
-                    // its headers get `timeout` below, its body the idle timeout.
-                    timeout: (!streaming).then_some(timeout),
-                    headers: headers.clone(),
-                    on_response: Some(Arc::new(move |response: &reqwest::Response| {
-                        *sink.lock().unwrap_or_else(|e| e.into_inner()) =
-                            Some((response.status(), response.headers().clone()));
-                    })),
-                    map_response: Some(Arc::new(move |response| body::bounded(response, limits))),
-                },
-            );
-            let sent = call(api);
-            async move {
-                let started = Instant::now();
-                let take_meta = || observed.lock().unwrap_or_else(|e| e.into_inner()).take();
-                // The timeout covers reading an error response's body too: a server
-                // that sends error headers and then stalls must not hang the call.
-                let timed = tokio::time::timeout(timeout, async {
-                    let result = sent.await;
-                    let meta = take_meta();
-                    (translate(operation, result, meta.as_ref(), transport, decode).await, meta)
-                });
-                let (outcome, meta) = match timed.await {
-                    Ok(done) => done,
-                    Err(_) => (Err(Error::Timeout { after: Some(timeout) }.into()), take_meta()),
-                };
-                let status = meta.as_ref().map(|(status, _)| status.as_u16());
-                let request_id = meta.as_ref().and_then(|(_, headers)| error::request_id(headers));
-                let latency_ms = started.elapsed().as_millis() as u64;
-                match &outcome {
-                    Ok(_) => {
-                        tracing::debug!(attempt, status, request_id, latency_ms, "orq request succeeded")
-                    }
-                    Err(failure) => tracing::debug!(
-                        attempt, status, request_id, latency_ms, error = %failure.error, "orq request failed"
-                    ),
-                }
-                outcome
-            }
-        })
-        .instrument(span)
-        .await
-    }
-
-    /// Default headers, then the per-call ones; the contact id as a header.
-    fn call_headers(&self, options: &CallOptions, accept: &'static str) -> Result<HeaderMap, Error> {
-        let mut headers = self.inner.headers.clone();
-        headers.insert(header::ACCEPT, HeaderValue::from_static(accept));
-        if let Some(contact) = options.contact_id.as_deref().or(self.inner.contact_id.as_deref()) {
-            let value = header_value("contact id", contact).map_err(Error::InvalidRequest)?;
-            headers.insert(HeaderName::from_static(CONTACT_ID_HEADER), value);
-        }
-        for (name, value) in &options.headers {
-            headers.insert(name.clone(), value.clone());
-        }
-        Ok(headers)
-    }
 }
 
-/// Decodes a body again to find the path where it fails (`None` if it does not fail).
-pub(crate) type Redecode = fn(&'static str, &[u8]) -> Option<Error>;
-
-/// The [`Redecode`] for responses of type `T`.
-pub(crate) fn redecode<T: serde::de::DeserializeOwned>(what: &'static str, body: &[u8]) -> Option<Error> {
-    error::decode::<T>(what, body).err()
-}
-
-/// One attempt's result in our terms. Reads the body of unexpected responses.
-async fn translate<T, E>(
-    operation: &'static str,
-    result: Result<orq_api::ResponseValue<T>, orq_api::Error<E>>,
-    meta: Option<&(StatusCode, HeaderMap)>,
-    transport: Transport<'_>,
-    decode: Redecode,
-) -> Result<Option<orq_api::ResponseValue<T>>, Failure>
-where
-    E: serde::Serialize + fmt::Debug,
-{
-    use orq_api::Error as Gen;
-    match result {
-        Ok(value) => Ok(Some(value)),
-        Err(Gen::UnexpectedResponse(response)) if response.status() == StatusCode::NO_CONTENT => Ok(None),
-        Err(Gen::UnexpectedResponse(response)) => {
-            let status = response.status();
-            let headers = response.headers().clone();
-            // Bounded by `body::bounded`: at most the error body limit is read.
-            let body = response.bytes().await.map_err(|e| error::from_reqwest(e, transport))?;
-            Err(Failure::answered(error::api_error(status, &headers, &body), &headers))
-        }
-        Err(Gen::ErrorResponse(value)) => {
-            let status = value.status();
-            let headers = value.headers().clone();
-            let body = serde_json::to_vec(value.as_ref()).unwrap_or_default();
-            Err(Failure::answered(error::api_error(status, &headers, &body), &headers))
-        }
-        Err(Gen::InvalidResponsePayload(body, serde_error)) => {
-            // A documented status whose body did not decode. When that status is an
-            // error (a proxy's HTML 500), report the status; else find the failing path.
-            if let Some((status, headers)) = meta.filter(|(status, _)| !status.is_success()) {
-                return Err(Failure::answered(error::api_error(*status, headers, &body), headers));
-            }
-            Err(decode(operation, &body)
-                .unwrap_or_else(|| Error::Decode {
-                    what: operation,
-                    path: String::new(),
-                    message: serde_error.to_string(),
-                    excerpt: error::excerpt(&body, 200),
-                })
-                .into())
-        }
-        Err(Gen::CommunicationError(e) | Gen::InvalidUpgrade(e)) => {
-            Err(error::from_reqwest(e, transport).into())
-        }
-        // The service answered and then the body broke (or went over its limit):
-        // it has done the work, which the retry table takes into account.
-        Err(Gen::ResponseBodyError(e)) => Err(Failure::after_success(error::from_reqwest(e, transport))),
-        Err(Gen::InvalidRequest(message) | Gen::Custom(message)) => {
-            Err(Error::InvalidRequest(message).into())
-        }
-    }
-}
-
-fn header_value(what: &str, value: &str) -> Result<HeaderValue, String> {
+pub(crate) fn header_value(what: &str, value: &str) -> Result<HeaderValue, String> {
     HeaderValue::from_str(value)
         .map_err(|_| format!("the {what} contains characters not allowed in an HTTP header"))
 }
@@ -356,7 +173,7 @@ pub(crate) struct Endpoint {
 
 /// `url` without a trailing slash, if it is an absolute http(s) URL with a host
 /// and neither a query nor a fragment.
-fn checked_base_url(url: &str) -> Result<Endpoint, String> {
+pub(crate) fn checked_base_url(url: &str) -> Result<Endpoint, String> {
     let base_url = url.trim_end_matches('/');
     match reqwest::Url::parse(base_url) {
         Ok(parsed) if matches!(parsed.scheme(), "http" | "https") && parsed.has_host() => {
@@ -377,100 +194,6 @@ fn checked_base_url(url: &str) -> Result<Endpoint, String> {
         _ => Err(format!("base URL `{base_url}` is not an http(s) URL")),
     }
 }
-
-/// Settings of one call that override the client's. Every request builder has
-/// the methods that fill it (`retry`, `timeout`, `header`, `contact_id`, ...).
-#[derive(Debug, Clone, Default)]
-pub(crate) struct CallOptions {
-    pub retry: Option<RetryPolicy>,
-    pub timeout: Option<Duration>,
-    pub headers: HeaderMap,
-    pub environment: Option<String>,
-    pub contact_id: Option<String>,
-    /// Sends this call here instead of to the client's base URL.
-    pub base_url: Option<Endpoint>,
-    /// Every invalid argument given to a builder method, in order, reported together by `send`.
-    pub problems: Vec<String>,
-}
-
-impl CallOptions {
-    pub(crate) fn add_header(&mut self, name: &str, value: &str) {
-        match (HeaderName::from_bytes(name.as_bytes()), HeaderValue::from_str(value)) {
-            (Ok(name), Ok(value)) => {
-                self.headers.insert(name, value);
-            }
-            _ => self.problem(format!("header `{name}` is not a valid HTTP header")),
-        }
-    }
-
-    pub(crate) fn set_contact_id(&mut self, contact_id: String) {
-        if let Err(problem) = header_value("contact id", &contact_id) {
-            self.problem(problem);
-        }
-        self.contact_id = Some(contact_id);
-    }
-
-    pub(crate) fn set_base_url(&mut self, url: &str) {
-        match checked_base_url(url) {
-            Ok(url) => self.base_url = Some(url),
-            Err(problem) => self.problem(problem),
-        }
-    }
-
-    /// Records an invalid argument; `send` reports it with the others.
-    pub(crate) fn problem(&mut self, message: String) {
-        self.problems.push(message);
-    }
-
-    /// Fails with one [`Error::InvalidRequest`] listing every problem the
-    /// builder recorded, then those `send` found (`more`).
-    pub(crate) fn check(&self, more: impl IntoIterator<Item = String>) -> Result<(), Error> {
-        let problems: Vec<String> = self.problems.iter().cloned().chain(more).collect();
-        if problems.is_empty() { Ok(()) } else { Err(Error::InvalidRequest(problems.join("; "))) }
-    }
-}
-
-/// Adds the per-call option methods to a request builder with a `options: CallOptions` field.
-macro_rules! call_options {
-    ($builder:ident <$($param:ident),*>) => {
-        impl<$($param),*> $builder<$($param),*> {
-            /// Uses this retry policy for this call instead of the client's.
-            pub fn retry(mut self, policy: $crate::RetryPolicy) -> Self {
-                self.options.retry = Some(policy);
-                self
-            }
-
-            /// Uses this timeout for this call instead of the client's. For a
-            /// stream it limits the wait for the response to start.
-            pub fn timeout(mut self, timeout: std::time::Duration) -> Self {
-                self.options.timeout = Some(timeout);
-                self
-            }
-
-            /// Adds a header to this call (an invalid name or value is reported by `send`).
-            pub fn header(mut self, name: &str, value: &str) -> Self {
-                self.options.add_header(name, value);
-                self
-            }
-
-            /// Sends this contact id (header `X-ORQ-CONTACT-ID`) instead of the client's.
-            pub fn contact_id(mut self, contact_id: impl Into<String>) -> Self {
-                self.options.set_contact_id(contact_id.into());
-                self
-            }
-
-            /// Sends this call to another service URL than the client's, such as
-            /// a regional endpoint or a proxy. It must be an http(s) URL (checked
-            /// like [`ClientBuilder::base_url`](crate::ClientBuilder::base_url);
-            /// a bad one is reported by `send`).
-            pub fn base_url(mut self, url: impl AsRef<str>) -> Self {
-                self.options.set_base_url(url.as_ref());
-                self
-            }
-        }
-    };
-}
-pub(crate) use call_options;
 
 /// Builds a [`Client`]. Every setting has a default that suits most programs;
 /// only the API key is required.

@@ -24,7 +24,8 @@ use orq_api::types::{
 };
 use serde_json::{Map, Value};
 
-use crate::client::{CallOptions, Client, call_options, redecode};
+use crate::call::{CallOptions, EventStream, Json, call_options};
+use crate::client::Client;
 use crate::error::Error;
 use crate::request::{Identity, KnowledgeFilter, Thread};
 use crate::retry::Operation;
@@ -41,6 +42,16 @@ pub const MAX_PAGE_SIZE: u32 = 200;
 #[derive(Debug, Clone)]
 pub struct Deployments<C = Client> {
     client: C,
+}
+
+impl Client {
+    /// The deployments API: list, get_config, invoke and stream.
+    ///
+    /// Its request builders hold a clone of the client, so they and their
+    /// futures are `'static`: `tokio::spawn(client.deployments().invoke("k").send())` works.
+    pub fn deployments(&self) -> Deployments {
+        Deployments::new(self.clone())
+    }
 }
 
 impl<C: Clone> Deployments<C> {
@@ -194,14 +205,9 @@ impl ListRequest<Client> {
         let limit = self.checked_limit()?;
         let (after, before) = (self.starting_after.as_deref(), self.ending_before.as_deref());
         self.client
-            .execute(
-                "list",
-                Operation::Read,
-                &self.options,
-                "application/json",
-                redecode::<DeploymentList>,
-                |api| async move { api.deployments_list(before, limit, after).await },
-            )
+            .execute("list", Operation::Read, &self.options, Json::new(), |api| async move {
+                api.deployments_list(before, limit, after).await
+            })
             .await
             .map(|page| page.map_or_else(empty_last_page, ResponseValue::into_inner))
     }
@@ -514,10 +520,11 @@ impl<Op, C> DeploymentCall<Op, C> {
 }
 
 impl<Op> DeploymentCall<Op, Client> {
-    /// The body for the wire: the stream flag of the operation, and the environment.
-    fn wire_body(&self, stream: bool) -> Result<DeploymentRequest, Error> {
+    /// The body for the wire, taken out of the request: the stream flag of
+    /// the operation, and the environment.
+    fn wire_body(&mut self, stream: bool) -> Result<DeploymentRequest, Error> {
         self.check()?;
-        let mut body = self.body.clone();
+        let mut body = std::mem::replace(&mut self.body, DeploymentRequest::new(String::new()));
         body.stream = Some(stream);
         // A per-call environment wins over everything; the client's default does
         // not replace an `environments` the caller put in the context.
@@ -536,20 +543,13 @@ impl<Op> DeploymentCall<Op, Client> {
 
 impl DeploymentCall<GetConfig> {
     /// Sends the request. `None` when the service answers 204 No Content.
-    pub async fn send(self) -> Result<Option<DeploymentConfig>, Error> {
+    pub async fn send(mut self) -> Result<Option<DeploymentConfig>, Error> {
         let body = self.wire_body(false)?;
         self.client
-            .execute(
-                "get_config",
-                Operation::Read,
-                &self.options,
-                "application/json",
-                redecode::<DeploymentConfig>,
-                |api| {
-                    let body = &body;
-                    async move { api.deployments_get_config(body).await }
-                },
-            )
+            .execute("get_config", Operation::Read, &self.options, Json::new(), |api| {
+                let body = &body;
+                async move { api.deployments_get_config(body).await }
+            })
             .await
             .map(|value| value.map(ResponseValue::into_inner))
     }
@@ -557,20 +557,13 @@ impl DeploymentCall<GetConfig> {
 
 impl DeploymentCall<Invoke> {
     /// Sends the request. `None` when the service answers 204 No Content.
-    pub async fn send(self) -> Result<Option<InvokeResponse>, Error> {
+    pub async fn send(mut self) -> Result<Option<InvokeResponse>, Error> {
         let body = self.wire_body(false)?;
         self.client
-            .execute(
-                "invoke",
-                Operation::Generate,
-                &self.options,
-                "application/json",
-                redecode::<InvokeResponse>,
-                |api| {
-                    let body = &body;
-                    async move { api.deployments_invoke(None, None, body).await }
-                },
-            )
+            .execute("invoke", Operation::Generate, &self.options, Json::new(), |api| {
+                let body = &body;
+                async move { api.deployments_invoke(None, None, body).await }
+            })
             .await
             .map(|value| value.map(ResponseValue::into_inner))
     }
@@ -582,22 +575,15 @@ impl DeploymentCall<StreamOp> {
     ///
     /// Retries (per policy) happen only until the response starts; a stream
     /// that breaks later yields an error item and is never replayed.
-    pub async fn send(self) -> Result<ChunkStream, Error> {
+    pub async fn send(mut self) -> Result<ChunkStream, Error> {
         let body = self.wire_body(true)?;
         let idle = self.client.inner.stream_idle_timeout;
         let response = self
             .client
-            .execute(
-                "stream",
-                Operation::Generate,
-                &self.options,
-                "text/event-stream",
-                |_, _| None,
-                |api| {
-                    let body = &body;
-                    async move { api.deployments_stream(None, None, body).await }
-                },
-            )
+            .execute("stream", Operation::Generate, &self.options, EventStream, |api| {
+                let body = &body;
+                async move { api.deployments_stream(None, None, body).await }
+            })
             .await?;
         let Some(response) = response else { return Ok(empty_stream(idle)) };
         let request_id = crate::error::request_id(response.headers());

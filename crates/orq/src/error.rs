@@ -5,7 +5,7 @@ use std::time::Duration;
 
 /// How much of a response body an error keeps: enough to read an HTML error
 /// page's title or a JSON error, small enough to log.
-const BODY_EXCERPT_LIMIT: usize = 2048;
+pub(crate) const BODY_EXCERPT_LIMIT: usize = 2048;
 
 /// Everything that can go wrong when calling orq.ai.
 ///
@@ -158,7 +158,7 @@ pub enum StreamError {
     },
     /// The connection broke while reading the stream.
     #[error("reading the stream failed: {0}")]
-    Transport(#[source] crate::stream::TransportError),
+    Transport(#[source] TransportError),
     /// The stream is not valid UTF-8.
     #[error("the stream is not valid UTF-8: {0}")]
     Utf8(#[source] std::str::Utf8Error),
@@ -178,6 +178,9 @@ pub enum StreamError {
     )]
     Deadline(Duration),
 }
+
+/// An error of the transport under a stream.
+pub type TransportError = Box<dyn std::error::Error + Send + Sync>;
 
 /// Why a connection failed, as far as the transport tells.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -341,12 +344,8 @@ fn connection_cause(error: &reqwest::Error) -> (ConnectionCause, String) {
     (cause, innermost.to_string())
 }
 
-/// Builds [`Error::Api`] from a status, headers and raw body.
-pub(crate) fn api_error(
-    status: reqwest::StatusCode,
-    headers: &reqwest::header::HeaderMap,
-    body: &[u8],
-) -> Error {
+/// Builds [`Error::Api`] from a status, the response's request id and its raw body.
+pub(crate) fn api_error(status: reqwest::StatusCode, request_id: Option<String>, body: &[u8]) -> Error {
     #[derive(serde::Deserialize)]
     struct Body {
         message: Option<serde_json::Value>,
@@ -373,7 +372,7 @@ pub(crate) fn api_error(
             excerpt(trimmed.as_bytes(), 200)
         }
     });
-    Error::Api { status, message, code, body: text, request_id: request_id(headers) }
+    Error::Api { status, message, code, body: text, request_id }
 }
 
 /// The request id a response carries, under the names services and proxies use.

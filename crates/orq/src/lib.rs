@@ -39,6 +39,8 @@
 //!
 //! Where things live:
 //! - [`Client`], [`ClientBuilder`]: configuration, shared by all calls (`client.rs`).
+//! - The per-call pipeline: headers, timeout, retries, error translation and
+//!   tracing, the same for every operation (`call.rs`).
 //! - [`deployments`]: the operations and their request builders (`deployments.rs`).
 //! - [`request`]: builders for a request's identity, thread and knowledge filter (`request.rs`).
 //! - [`RetryPolicy`]: which failures are retried and how long to wait (`retry.rs`).
@@ -52,6 +54,7 @@
 #[cfg(feature = "blocking")]
 pub mod blocking;
 mod body;
+mod call;
 mod client;
 pub mod deployments;
 mod error;
@@ -63,9 +66,9 @@ pub use client::{
     ApiKey, Client, ClientBuilder, DEFAULT_BASE_URL, DEFAULT_CONNECT_TIMEOUT, DEFAULT_MAX_ERROR_BODY_SIZE,
     DEFAULT_MAX_RESPONSE_BODY_SIZE, DEFAULT_STREAM_IDLE_TIMEOUT, DEFAULT_TIMEOUT,
 };
-pub use error::{ConnectionCause, Error, StreamError};
+pub use error::{ConnectionCause, Error, StreamError, TransportError};
 pub use retry::RetryPolicy;
-pub use stream::{ChunkStream, DEFAULT_MAX_EVENT_SIZE, StreamedMessage, TransportError};
+pub use stream::{ChunkStream, DEFAULT_MAX_EVENT_SIZE, StreamedMessage};
 
 /// Request and response types of the API (generated from the spec by `orq-api`).
 ///

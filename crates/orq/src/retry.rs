@@ -266,8 +266,8 @@ impl Failure {
     }
 
     /// A failure the service answered with, honouring its `Retry-After`.
-    pub fn answered(error: Error, headers: &reqwest::header::HeaderMap) -> Self {
-        Failure { error, retry_after: retry_after(headers), after_success: false }
+    pub fn answered(error: Error, retry_after: Option<Duration>) -> Self {
+        Failure { error, retry_after, after_success: false }
     }
 
     /// Which row of [`RETRY_TABLE`] this failure falls under.

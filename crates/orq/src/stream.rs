@@ -30,7 +30,7 @@ use orq_api::types::{Provider, Retrieval, StreamChunk, Telemetry, ToolCall, Usag
 use serde_json::Value;
 use tokio::time::{Instant, Sleep};
 
-use crate::error::{Error, StreamError, excerpt};
+use crate::error::{Error, StreamError, TransportError, excerpt};
 
 /// The largest event (the bytes of its lines) a stream accepts by default: 16 MiB.
 ///
@@ -47,9 +47,6 @@ const KEEP_CAPACITY: usize = 64 * 1024;
 
 type ByteStream = Pin<Box<dyn Stream<Item = reqwest::Result<Bytes>> + Send + Sync>>;
 type Body = Pin<Box<dyn Stream<Item = Result<Bytes, TransportError>> + Send>>;
-
-/// An error of the transport under a stream.
-pub type TransportError = Box<dyn std::error::Error + Send + Sync>;
 
 /// The chunks of a streamed generation, as they arrive.
 ///
