@@ -2164,24 +2164,22 @@ pub mod types {
 }
 
 #[derive(Clone, Debug)]
-/**Client for orq.ai Deployments API (orq-rs)
+/**Client for orq.ai Deployments API
 
-The part of the orq.ai API that orq-rs covers: listing deployments, reading a deployment's resolved configuration, invoking a deployment and streaming its generation. Written for orq-rs and checked field by field with `cargo xtask spec-diff` against the upstream specs of April 2025 and August 2026: it accepts everything either of them describes, the more lenient one winning where they differ.
-Conventions of this document: - Response-side enums and unions carry `x-orq-open: true`. The code generator
-  gives them an `Other` variant that keeps a value or variant the service adds
-  later (`Other(String)` for string enums, `Other(serde_json::Value)` for
-  unions), so it decodes instead of failing.
+The Deployments part of the orq.ai API: listing deployments, reading a deployment's resolved configuration, invoking a deployment and streaming its generation. It describes the service as published in April 2025 and in August 2026 at once: where the two revisions differ, the more lenient shape is the one given here.
+Conventions of this document: - `x-orq-open: true` on an enum or a union says its list is not closed: the
+  service may send values or variants it does not list yet, and a reader must
+  keep them rather than reject the message.
 - An open union either tags its branches (`discriminator.propertyName`; each
   tagged branch is an object fixing the tag to one value, its other fields in
   the schema of its `allOf`, if any) or tells them apart by JSON type; untagged
   branches name their variant with `x-orq-variant`.
 - Response fields are optional even where the service always sends them; the
   essential strings and flags have a `default` instead, so a body missing one
-  still decodes.
-- Integers are declared `integer` wherever the value is a count, an index or a
-  position, so they are sent as `10`, never `10.0`; on decoding, `10.0` is
-  accepted too.
-- Dates are kept as strings: the service's formats are not all RFC 3339.
+  is still valid.
+- Counts, indices and positions are `integer`: they are sent as `10`, never
+  `10.0`; a received `10.0` means the same.
+- Dates are strings: the service's formats are not all RFC 3339.
 
 Version: 2026-08*/
 pub struct Client {
