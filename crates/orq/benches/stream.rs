@@ -14,6 +14,13 @@
 //! response). Each figure is the CPU time of the consuming thread per event
 //! (min / median / max over the rounds), events per second from the median
 //! wall time, and the ratio of medians to the baseline.
+//!
+//! For instruction and cache counts, which stay repeatable on a loaded
+//! machine, `-- profile <consumer> <event size> <memory|socket> <rounds>` runs
+//! one consumer alone, e.g. under valgrind:
+//! `valgrind --tool=callgrind target/release/deps/stream-* profile ChunkStream 339 memory 3`.
+//! The difference between two round counts, divided by the events, is the
+//! per-event cost without the setup.
 
 use std::io::{Read, Write};
 use std::net::TcpListener;
@@ -220,7 +227,48 @@ fn report(title: &str, body: &Body, samples: &[Vec<Sample>]) {
     }
 }
 
+/// One round of `consumer` on `body`, from memory or from the server at `url`.
+fn round(
+    runtime: &tokio::runtime::Runtime,
+    http: &reqwest::Client,
+    consumer: Consumer,
+    body: &Body,
+    url: Option<&str>,
+) {
+    let count = runtime.block_on(async {
+        let pieces: Pieces = match url {
+            Some(url) => {
+                let response = http.get(url).send().await.expect("response");
+                Box::pin(response.bytes_stream().map(|r| r.map_err(std::io::Error::other)))
+            }
+            None => in_memory(&body.bytes),
+        };
+        consume(consumer, pieces).await
+    });
+    assert_eq!(count, body.events);
+}
+
+/// `profile <consumer> <event size> <memory|socket> <rounds>`: one consumer alone.
+fn profile(args: &[String]) {
+    let usage = "profile <baseline|ChunkStream|sseer> <event size> <memory|socket> <rounds>";
+    let [consumer, size, source, rounds] = args else { panic!("usage: {usage}") };
+    let consumer = CONSUMERS.iter().find(|(_, name)| name == consumer).expect(usage).0;
+    let body = body(size.parse().expect(usage));
+    let url = (source == "socket").then(|| serve(body.bytes.clone()));
+    let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().expect("runtime");
+    let http = reqwest::Client::builder().no_proxy().build().expect("reqwest client");
+    for _ in 0..rounds.parse().expect(usage) {
+        round(&runtime, &http, consumer, &body, url.as_deref());
+    }
+    println!("{} rounds of {} events of {} B", rounds, body.events, body.event_size);
+}
+
 fn main() {
+    // `cargo bench` passes `--bench`.
+    let args: Vec<String> = std::env::args().skip(1).filter(|a| a != "--bench").collect();
+    if args.first().map(String::as_str) == Some("profile") {
+        return profile(&args[1..]);
+    }
     let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().expect("runtime");
     let http = reqwest::Client::builder().no_proxy().build().expect("reqwest client");
     for event_size in [339, 4096] {
@@ -232,17 +280,8 @@ fn main() {
                 for (slot, (consumer, _)) in samples.iter_mut().zip(CONSUMERS) {
                     let wall = Instant::now();
                     let cpu = thread_cpu();
-                    let count = runtime.block_on(async {
-                        let pieces: Pieces = if socket {
-                            let response = http.get(&url).send().await.expect("response");
-                            Box::pin(response.bytes_stream().map(|r| r.map_err(std::io::Error::other)))
-                        } else {
-                            in_memory(&body.bytes)
-                        };
-                        consume(consumer, pieces).await
-                    });
+                    round(&runtime, &http, consumer, &body, socket.then_some(url.as_str()));
                     slot.push(Sample { cpu: thread_cpu() - cpu, wall: wall.elapsed() });
-                    assert_eq!(count, body.events);
                 }
             }
             let title = if socket { "loopback socket" } else { "in memory, 16 KiB reads" };
