@@ -159,12 +159,12 @@ impl Client {
         kind: Operation,
         options: &CallOptions,
         _expect: X,
-        mut send: F,
+        send: F,
     ) -> Result<Option<ResponseValue<X::Body>>, Error>
     where
         X: Expect,
         E: DocumentedError,
-        F: FnMut(Arc<orq_api::Client>) -> Fut,
+        F: Fn(Arc<orq_api::Client>) -> Fut,
         Fut: Future<Output = Result<ResponseValue<X::Body>, orq_api::Error<E>>>,
     {
         // Without a runtime, reqwest would panic deep inside; say so plainly.
@@ -202,19 +202,20 @@ impl Client {
             },
         ));
         let span = tracing::info_span!("orq", operation);
-        retry::run(policy, kind, |attempt| {
-            let sent = send(api.clone());
-            let recorder = &recorder;
-            async move {
+        let (send, recorder, api) = (&send, &recorder, &api);
+        retry::run(policy, kind, |attempt| async move {
                 let started = Instant::now();
+                // The generated call is made inside this future, not moved
+                // into it: futures this large cost a copy per move.
                 let translated = async {
-                    let result = sent.await;
+                    let result = send(api.clone()).await;
                     translate::<X, E>(operation, result, recorder, transport).await
                 };
                 // One timer per attempt: reqwest's for JSON, this one for a
-                // stream's start (an error answer's body included).
+                // stream's start (an error answer's body included). Boxed so
+                // that a JSON call's future holds the attempt only once.
                 let outcome = if X::EVENT_STREAM {
-                    match tokio::time::timeout(timeout, translated).await {
+                    match tokio::time::timeout(timeout, Box::pin(translated)).await {
                         Ok(outcome) => outcome,
                         Err(_) => Err(Error::Timeout { after: Some(timeout) }.into()),
                     }
@@ -234,7 +235,6 @@ impl Client {
                     ),
                 }
                 outcome
-            }
         })
         .instrument(span)
         .await
