@@ -204,37 +204,37 @@ impl Client {
         let span = tracing::info_span!("orq", operation);
         let (send, recorder, api) = (&send, &recorder, &api);
         retry::run(policy, kind, |attempt| async move {
-                let started = Instant::now();
-                // The generated call is made inside this future, not moved
-                // into it: futures this large cost a copy per move.
-                let translated = async {
-                    let result = send(api.clone()).await;
-                    translate::<X, E>(operation, result, recorder, transport).await
-                };
-                // One timer per attempt: reqwest's for JSON, this one for a
-                // stream's start (an error answer's body included). Boxed so
-                // that a JSON call's future holds the attempt only once.
-                let outcome = if X::EVENT_STREAM {
-                    match tokio::time::timeout(timeout, Box::pin(translated)).await {
-                        Ok(outcome) => outcome,
-                        Err(_) => Err(Error::Timeout { after: Some(timeout) }.into()),
-                    }
-                } else {
-                    translated.await
-                };
-                let head = recorder.take();
-                let status = head.as_ref().map(|head| head.status.as_u16());
-                let request_id = head.as_ref().and_then(|head| head.request_id.as_deref());
-                let latency_ms = started.elapsed().as_millis() as u64;
-                match &outcome {
-                    Ok(_) => {
-                        tracing::debug!(attempt, status, request_id, latency_ms, "orq request succeeded")
-                    }
-                    Err(failure) => tracing::debug!(
-                        attempt, status, request_id, latency_ms, error = %failure.error, "orq request failed"
-                    ),
+            let started = Instant::now();
+            // The generated call is made inside this future, not moved
+            // into it: futures this large cost a copy per move.
+            let translated = async {
+                let result = send(api.clone()).await;
+                translate::<X, E>(operation, result, recorder, transport).await
+            };
+            // One timer per attempt: reqwest's for JSON, this one for a
+            // stream's start (an error answer's body included). Boxed so
+            // that a JSON call's future holds the attempt only once.
+            let outcome = if X::EVENT_STREAM {
+                match tokio::time::timeout(timeout, Box::pin(translated)).await {
+                    Ok(outcome) => outcome,
+                    Err(_) => Err(Error::Timeout { after: Some(timeout) }.into()),
                 }
-                outcome
+            } else {
+                translated.await
+            };
+            let head = recorder.take();
+            let status = head.as_ref().map(|head| head.status.as_u16());
+            let request_id = head.as_ref().and_then(|head| head.request_id.as_deref());
+            let latency_ms = started.elapsed().as_millis() as u64;
+            match &outcome {
+                Ok(_) => {
+                    tracing::debug!(attempt, status, request_id, latency_ms, "orq request succeeded")
+                }
+                Err(failure) => tracing::debug!(
+                    attempt, status, request_id, latency_ms, error = %failure.error, "orq request failed"
+                ),
+            }
+            outcome
         })
         .instrument(span)
         .await
