@@ -8,7 +8,7 @@ use serde_json::{Map, Value, json};
 use crate::error::Error;
 use crate::util;
 
-/// Providers accepted by the orq.ai API (`prompt_config.provider`).
+/// Providers the orq.ai API names (`prompt_config.provider`), as of 2026-08.
 pub const PROVIDERS: &[&str] = &[
     "cohere",
     "openai",
@@ -31,12 +31,32 @@ pub const PROVIDERS: &[&str] = &[
 ];
 
 /// Model types accepted by the orq.ai API (`prompt_config.model_type`).
-pub const MODEL_TYPES: &[&str] =
-    &["chat", "completion", "embedding", "vision", "image", "tts", "stt", "rerank", "moderations"];
+pub const MODEL_TYPES: &[&str] = &[
+    "chat",
+    "completion",
+    "embedding",
+    "vision",
+    "image",
+    "tts",
+    "stt",
+    "rerank",
+    "moderations",
+    "moderation",
+    "ocr",
+];
 
 /// Message roles allowed in a deployment's prompt and in `get_config` responses.
-pub const PROMPT_ROLES: &[&str] =
-    &["system", "assistant", "user", "exception", "tool", "prompt", "correction", "expected_output"];
+pub const PROMPT_ROLES: &[&str] = &[
+    "system",
+    "developer",
+    "assistant",
+    "user",
+    "exception",
+    "tool",
+    "prompt",
+    "correction",
+    "expected_output",
+];
 
 /// `created` of the newest deployment when none is given explicitly.
 const BASE_CREATED_MILLIS: u64 = 1_736_931_600_000; // 2025-01-15T09:00:00.000Z
