@@ -153,8 +153,13 @@ pub fn generate(spec_path: &Path) -> Result<Vec<(String, String)>, String> {
 
     let mut generator = Generator::new(&settings);
     let client = generator.generate_tokens(&spec).map_err(|e| format!("progenitor: {e}"))?;
-    let client = without_api_version_header(lenient_integers(client)?)?;
-    let client = non_exhaustive_requests(client, &requests)?;
+    // Our passes over progenitor's output, on one parse of it.
+    let mut parsed: syn::File =
+        syn::parse2(client).map_err(|e| format!("progenitor output does not parse: {e}"))?;
+    lenient_integers(&mut parsed)?;
+    without_api_version_header(&mut parsed)?;
+    non_exhaustive_requests(&mut parsed, &requests)?;
+    let client = quote::ToTokens::to_token_stream(&parsed);
     let enums = open_enums.iter().map(OpenEnum::tokens);
     let unions = open_unions.iter().map(OpenUnion::tokens);
     let lenient = lenient_module();
@@ -608,21 +613,12 @@ fn request_schemas(document: &Value) -> Result<std::collections::BTreeSet<String
 /// Marks the generated request types named in `requests` `#[non_exhaustive]`: structs
 /// with named fields, enums, and the enums' struct-like variants.
 fn non_exhaustive_requests(
-    tokens: TokenStream,
+    file: &mut syn::File,
     requests: &std::collections::BTreeSet<String>,
-) -> Result<TokenStream, String> {
-    let mut file: syn::File =
-        syn::parse2(tokens).map_err(|e| format!("progenitor output does not parse: {e}"))?;
-    let types = file
-        .items
-        .iter_mut()
-        .find_map(|item| match item {
-            syn::Item::Mod(m) if m.ident == "types" => m.content.as_mut(),
-            _ => None,
-        })
-        .ok_or("progenitor output has no `types` module")?;
+) -> Result<(), String> {
+    let types = types_module(file)?;
     let non_exhaustive: syn::Attribute = syn::parse_quote!(#[non_exhaustive]);
-    for item in &mut types.1 {
+    for item in types {
         match item {
             syn::Item::Struct(item)
                 if requests.contains(&item.ident.to_string())
@@ -641,7 +637,7 @@ fn non_exhaustive_requests(
             _ => {}
         }
     }
-    Ok(quote::ToTokens::to_token_stream(&file))
+    Ok(())
 }
 
 /// The `lenient` module the integer fields' `deserialize_with` points at.
@@ -709,19 +705,20 @@ fn lenient_module() -> TokenStream {
     }
 }
 
-/// Points every integer field of a generated struct at the `lenient` module.
-fn lenient_integers(tokens: TokenStream) -> Result<TokenStream, String> {
-    let mut file: syn::File =
-        syn::parse2(tokens).map_err(|e| format!("progenitor output does not parse: {e}"))?;
-    let types = file
-        .items
+/// The items of progenitor's `types` module, which the passes below rewrite.
+fn types_module(file: &mut syn::File) -> Result<&mut Vec<syn::Item>, String> {
+    file.items
         .iter_mut()
         .find_map(|item| match item {
-            syn::Item::Mod(m) if m.ident == "types" => m.content.as_mut(),
+            syn::Item::Mod(m) if m.ident == "types" => m.content.as_mut().map(|(_, items)| items),
             _ => None,
         })
-        .ok_or("progenitor output has no `types` module")?;
-    for item in &mut types.1 {
+        .ok_or_else(|| "progenitor output has no `types` module".to_string())
+}
+
+/// Points every integer field of a generated struct at the `lenient` module.
+fn lenient_integers(file: &mut syn::File) -> Result<(), String> {
+    for item in types_module(file)? {
         let syn::Item::Struct(item) = item else { continue };
         for field in item.fields.iter_mut() {
             let Some(optional) = integer_type(&field.ty) else { continue };
@@ -746,15 +743,13 @@ fn lenient_integers(tokens: TokenStream) -> Result<TokenStream, String> {
             field.attrs.push(attr);
         }
     }
-    Ok(quote::ToTokens::to_token_stream(&file))
+    Ok(())
 }
 
 /// Drops the `api-version` header progenitor adds to every request from the
 /// spec's `info.version`: the service declares no such header, and our
 /// `info.version` is the spec's own revision.
-fn without_api_version_header(tokens: TokenStream) -> Result<TokenStream, String> {
-    let mut file: syn::File =
-        syn::parse2(tokens).map_err(|e| format!("progenitor output does not parse: {e}"))?;
+fn without_api_version_header(file: &mut syn::File) -> Result<(), String> {
     let mut removed = 0;
     for item in &mut file.items {
         let syn::Item::Impl(block) = item else { continue };
@@ -770,7 +765,7 @@ fn without_api_version_header(tokens: TokenStream) -> Result<TokenStream, String
     if removed == 0 {
         return Err("progenitor output has no `api-version` header to remove: check its generator".into());
     }
-    Ok(quote::ToTokens::to_token_stream(&file))
+    Ok(())
 }
 
 /// When `ty` is a primitive integer or an Option of one: whether it is the Option.
