@@ -52,12 +52,7 @@ impl<T: serde::de::DeserializeOwned> Expect for Json<T> {
 
     /// Decodes the body again to name the path where it fails.
     fn undecodable(operation: &'static str, body: &[u8], error: serde_json::Error) -> Error {
-        error::decode::<T>(operation, body).err().unwrap_or_else(|| Error::Decode {
-            what: operation,
-            path: String::new(),
-            message: error.to_string(),
-            excerpt: error::excerpt(body, 200),
-        })
+        error::decode::<T>(operation, body).err().unwrap_or_else(|| decode_error(operation, body, error))
     }
 }
 
@@ -70,12 +65,17 @@ impl Expect for EventStream {
     const EVENT_STREAM: bool = true;
 
     fn undecodable(operation: &'static str, body: &[u8], error: serde_json::Error) -> Error {
-        Error::Decode {
-            what: operation,
-            path: String::new(),
-            message: error.to_string(),
-            excerpt: error::excerpt(body, 200),
-        }
+        decode_error(operation, body, error)
+    }
+}
+
+/// A decode error with serde's message and no path.
+fn decode_error(operation: &'static str, body: &[u8], error: serde_json::Error) -> Error {
+    Error::Decode {
+        what: operation,
+        path: String::new(),
+        message: error.to_string(),
+        excerpt: error::excerpt(body, 200),
     }
 }
 
