@@ -124,6 +124,9 @@ pub fn generate(spec_path: &Path) -> Result<Vec<(String, String)>, String> {
     let open_unions = open_unions(&document, &open_enums)?;
     check_response_unions_are_open(&document)?;
     let requests = request_schemas(&document)?;
+    let client_spec: openapiv3::OpenAPI =
+        serde_json::from_value(without_error_responses(document.clone()))
+            .map_err(|e| format!("{} is not OpenAPI 3.0: {e}", spec_path.display()))?;
     let spec: openapiv3::OpenAPI = serde_json::from_value(document)
         .map_err(|e| format!("{} is not OpenAPI 3.0: {e}", spec_path.display()))?;
 
@@ -152,7 +155,7 @@ pub fn generate(spec_path: &Path) -> Result<Vec<(String, String)>, String> {
     }
 
     let mut generator = Generator::new(&settings);
-    let client = generator.generate_tokens(&spec).map_err(|e| format!("progenitor: {e}"))?;
+    let client = generator.generate_tokens(&client_spec).map_err(|e| format!("progenitor: {e}"))?;
     // Our passes over progenitor's output, on one parse of it.
     let mut parsed: syn::File =
         syn::parse2(client).map_err(|e| format!("progenitor output does not parse: {e}"))?;
@@ -184,6 +187,28 @@ pub fn generate(spec_path: &Path) -> Result<Vec<(String, String)>, String> {
         (GENERATED.to_string(), format_file(generated)?),
         (GENERATED_HTTPMOCK.to_string(), format_file(mock)?),
     ])
+}
+
+/// `document` without the error (non-2xx) responses of its operations, for the
+/// client: an error answer may come from a proxy in any format, so the
+/// generated code hands every one over unread
+/// (`Error::UnexpectedResponse`, status and headers included) rather than
+/// decoding the documented ones and losing the status when that fails. The
+/// mock helpers keep them, to answer with a documented error.
+fn without_error_responses(mut document: Value) -> Value {
+    let operations = document
+        .get_mut("paths")
+        .and_then(Value::as_object_mut)
+        .into_iter()
+        .flat_map(|paths| paths.values_mut())
+        .filter_map(Value::as_object_mut)
+        .flat_map(|item| item.values_mut());
+    for operation in operations {
+        if let Some(responses) = operation.get_mut("responses").and_then(Value::as_object_mut) {
+            responses.retain(|status, _| status.starts_with('2'));
+        }
+    }
+    document
 }
 
 fn format_file(tokens: TokenStream) -> Result<String, String> {

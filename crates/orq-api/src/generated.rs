@@ -2267,7 +2267,7 @@ Arguments:
         ending_before: Option<&'a str>,
         limit: Option<::std::num::NonZeroU32>,
         starting_after: Option<&'a str>,
-    ) -> Result<ResponseValue<types::DeploymentList>, Error<types::ErrorBody>> {
+    ) -> Result<ResponseValue<types::DeploymentList>, Error<()>> {
         let url = format!("{}/v2/deployments", self.baseurl,);
         let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
         #[allow(unused_mut)]
@@ -2294,9 +2294,6 @@ Arguments:
         let response = result?;
         match response.status().as_u16() {
             200u16 => ResponseValue::from_response(response).await,
-            500u16 => {
-                Err(Error::ErrorResponse(ResponseValue::from_response(response).await?))
-            }
             _ => Err(Error::UnexpectedResponse(response)),
         }
     }

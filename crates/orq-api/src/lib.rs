@@ -24,6 +24,12 @@
 //! assert_eq!(serde_json::to_string(&decoded).unwrap(), part);
 //! ```
 //!
+//! Only successful answers are decoded. Every error answer, documented or not,
+//! arrives whole as [`Error::UnexpectedResponse`] (status, headers, body
+//! unread): an error may come from a proxy in any format, and decoding it here
+//! would lose its status when that fails. Read the body as
+//! [`types::ErrorBody`] when it is JSON.
+//!
 //! Request types are `#[non_exhaustive]`, so a field or variant a later version of
 //! the spec adds does not break code written today. Build them with their
 //! constructors and `with_*` setters (every shape has one), or from `Default` with

@@ -288,17 +288,55 @@ fn invoke_table(runtime: &tokio::runtime::Runtime, clients: &Clients, concurrenc
     }
 }
 
-fn main() {
+/// `profile <raw|orq-api|+timeout|orq> <calls> <concurrency>`: one caller
+/// alone, for a profiler such as
+/// `valgrind --tool=callgrind target/release/deps/client-* profile orq 2000 32`.
+fn profile(args: &[String]) {
+    let usage = "profile <raw|orq-api|+timeout|orq> <calls> <concurrency>";
+    let [caller, calls, concurrency] = args else { panic!("usage: {usage}") };
+    let caller = CALLERS.iter().find(|(_, name)| name == caller).expect(usage).0;
+    let (calls, concurrency) = (calls.parse().expect(usage), concurrency.parse().expect(usage));
     let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().expect("runtime");
     let server = serve();
-    // The same reqwest client for every caller; no proxy from the environment.
+    let clients = clients(&server.url);
+    runtime.block_on(clients.run(caller, concurrency * 4, concurrency));
+    runtime.block_on(clients.run(caller, calls, concurrency));
+    eprintln!(
+        "sizes: builder {} B, request {} B, orq send {} B, orq-api invoke {} B",
+        std::mem::size_of_val(&clients.orq.deployments().invoke("bot")),
+        std::mem::size_of::<DeploymentRequest>(),
+        std::mem::size_of_val(&clients.orq.deployments().invoke("bot").send()),
+        std::mem::size_of_val(&clients.api.deployments_invoke(None, None, &clients.request)),
+    );
+    println!("{calls} calls at concurrency {concurrency}");
+}
+
+/// Every caller, sharing one `reqwest::Client` with no proxy from the environment.
+fn clients(url: &str) -> Clients {
     let http = reqwest::Client::builder().no_proxy().build().expect("reqwest client");
     let orq = orq::Client::builder()
         .api_key("bench-key")
-        .base_url(&server.url)
+        .base_url(url)
         .http_client(http.clone())
         .build()
         .expect("orq client");
+    let api = orq::orq_api::Client::new_with_client(url, http.clone(), Default::default());
+    let timed = orq::orq_api::RequestOptions { timeout: Some(orq::DEFAULT_TIMEOUT), ..Default::default() };
+    let api_timed = orq::orq_api::Client::new_with_client(url, http.clone(), timed);
+    let request = DeploymentRequest::new("bot");
+    Clients { http, url: url.to_string(), request, api, api_timed, orq }
+}
+
+fn main() {
+    // `cargo bench` passes `--bench`.
+    let args: Vec<String> = std::env::args().skip(1).filter(|a| a != "--bench").collect();
+    if args.first().map(String::as_str) == Some("profile") {
+        return profile(&args[1..]);
+    }
+    let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().expect("runtime");
+    let server = serve();
+    let clients = clients(&server.url);
+    let orq = &clients.orq;
 
     // 1. Peak RSS while consuming 1 GiB of events, first, before anything else grows the heap.
     let rss_before = proc_status_mib("VmRSS:");
@@ -317,11 +355,6 @@ fn main() {
     );
 
     // 2. Invoke against the raw baseline.
-    let api = orq::orq_api::Client::new_with_client(&server.url, http.clone(), Default::default());
-    let timed = orq::orq_api::RequestOptions { timeout: Some(orq::DEFAULT_TIMEOUT), ..Default::default() };
-    let api_timed = orq::orq_api::Client::new_with_client(&server.url, http.clone(), timed);
-    let request = DeploymentRequest::new("bot");
-    let clients = Clients { http, url: server.url.clone(), request, api, api_timed, orq };
     for concurrency in [1, 32] {
         invoke_table(&runtime, &clients, concurrency);
         println!();

@@ -15,11 +15,9 @@ use futures::Stream;
 
 use crate::error::BodyTooLarge;
 
-/// How much of one call's response bodies is read.
+/// How much of a response body is read.
 #[derive(Debug, Clone, Copy)]
 pub(crate) struct BodyLimits {
-    /// The operation, for the error message.
-    pub operation: &'static str,
     /// Limit of a successful body; `None` for a stream, whose body is read
     /// event by event.
     pub success: Option<usize>,
@@ -31,7 +29,7 @@ pub(crate) struct BodyLimits {
 pub(crate) fn bounded(mut response: reqwest::Response, limits: BodyLimits) -> reqwest::Response {
     let over = if response.status().is_success() {
         match limits.success {
-            Some(limit) => Over::Fail(BodyTooLarge { what: limits.operation, limit }),
+            Some(limit) => Over::Fail(BodyTooLarge { limit }),
             None => return response,
         }
     } else {

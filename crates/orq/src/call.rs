@@ -1,13 +1,12 @@
 //! The per-call pipeline every operation shares. Data flows one way: the
-//! request builder's options and the client's settings go down into one
-//! generated client for the call; each attempt's answer comes back up once,
-//! as the generated code's result plus the [`ResponseHead`] recorded when
-//! the response arrived, and is turned into our `Result`.
+//! request builder's options and the client's settings pick the generated
+//! client that sends the call (the `Client`'s own, or one made for a call
+//! that overrides its settings); each attempt's answer comes back up once, as
+//! the generated code's result, and is turned into our `Result`.
 
-use std::fmt;
 use std::future::Future;
 use std::marker::PhantomData;
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, OnceLock};
 use std::time::{Duration, Instant};
 
 use orq_api::ResponseValue;
@@ -16,11 +15,11 @@ use reqwest::header::{self, HeaderMap, HeaderName, HeaderValue};
 use tracing::Instrument;
 
 use crate::body::{self, BodyLimits};
-use crate::client::{Client, Endpoint, checked_base_url, header_value};
+use crate::client::{Client, Endpoint, Inner, checked_base_url, header_value};
 use crate::error::{self, Error, Transport};
 use crate::retry::{self, Failure, Operation, RetryPolicy};
 
-const CONTACT_ID_HEADER: &str = "x-orq-contact-id";
+pub(crate) const CONTACT_ID_HEADER: &str = "x-orq-contact-id";
 
 /// What an operation's successful answer is, and so how the call reads it.
 pub(crate) trait Expect {
@@ -79,81 +78,59 @@ fn decode_error(operation: &'static str, body: &[u8], error: serde_json::Error) 
     }
 }
 
-/// An error body the spec documents, already decoded by the generated code.
-pub(crate) trait DocumentedError: fmt::Debug {
-    /// [`Error::Api`] from the decoded body, without reading it again.
-    fn into_api_error(self, status: StatusCode, request_id: Option<String>) -> Error;
-}
-
-/// Operations that document no error body.
-impl DocumentedError for () {
-    fn into_api_error(self, status: StatusCode, request_id: Option<String>) -> Error {
-        error::api_error(status, request_id, b"")
-    }
-}
-
-impl DocumentedError for orq_api::types::ErrorBody {
-    fn into_api_error(self, status: StatusCode, request_id: Option<String>) -> Error {
-        // Every field is kept in `body`, as the service sent them.
-        let body = serde_json::to_string(&self).unwrap_or_default();
-        let orq_api::types::ErrorBody { code, message, .. } = self;
-        Error::Api {
-            status,
-            message,
-            code,
-            body: error::excerpt(body.as_bytes(), error::BODY_EXCERPT_LIMIT),
-            request_id,
-        }
-    }
-}
-
-/// What one response said before its body was read: recorded where the
-/// response arrives, since the generated code's errors do not all keep it.
-#[derive(Debug, Clone)]
-pub(crate) struct ResponseHead {
-    pub status: StatusCode,
-    pub request_id: Option<String>,
-    pub retry_after: Option<Duration>,
-}
-
-impl ResponseHead {
-    fn of(response: &reqwest::Response) -> Self {
-        let headers = response.headers();
-        ResponseHead {
-            status: response.status(),
-            request_id: error::request_id(headers),
-            retry_after: retry::retry_after(headers),
-        }
-    }
-}
-
-/// Holds the head of the latest attempt's response until the attempt is translated.
+/// The generated clients a [`Client`] sends its calls with, made on first
+/// use: one for JSON answers, one for event streams. A call that overrides
+/// the client's timeout, headers, contact id or URL gets its own instead.
 #[derive(Debug, Default)]
-struct ResponseRecorder(Mutex<Option<ResponseHead>>);
+pub(crate) struct GeneratedClients {
+    json: OnceLock<Arc<orq_api::Client>>,
+    event_stream: OnceLock<Arc<orq_api::Client>>,
+}
 
-impl ResponseRecorder {
-    fn record(&self, response: &reqwest::Response) {
-        *self.0.lock().unwrap_or_else(|e| e.into_inner()) = Some(ResponseHead::of(response));
+impl Inner {
+    /// The generated client for calls expecting `X`, with this client's settings.
+    fn generated<X: Expect>(&self) -> Arc<orq_api::Client> {
+        let slot = if X::EVENT_STREAM { &self.generated.event_stream } else { &self.generated.json };
+        let api = slot.get_or_init(|| {
+            Arc::new(self.generated_client::<X>(&self.base_url, self.headers.clone(), self.timeout))
+        });
+        api.clone()
     }
 
-    fn latest(&self) -> Option<ResponseHead> {
-        self.0.lock().unwrap_or_else(|e| e.into_inner()).clone()
-    }
-
-    fn take(&self) -> Option<ResponseHead> {
-        self.0.lock().unwrap_or_else(|e| e.into_inner()).take()
+    /// A generated client for calls expecting `X` that sends `headers` to
+    /// `base_url`, with `timeout` for a JSON answer and its body.
+    fn generated_client<X: Expect>(
+        &self,
+        base_url: &str,
+        mut headers: HeaderMap,
+        timeout: std::time::Duration,
+    ) -> orq_api::Client {
+        headers.insert(header::ACCEPT, HeaderValue::from_static(X::ACCEPT));
+        let limits = BodyLimits {
+            success: (!X::EVENT_STREAM).then_some(self.max_response_body_size),
+            error: self.max_error_body_size,
+        };
+        let options = orq_api::RequestOptions {
+            // reqwest's timeout also covers reading the body. A stream's
+            // body may last far longer: its wait for the response is timed
+            // by `Client::execute`, its body by the idle timeout.
+            timeout: (!X::EVENT_STREAM).then_some(timeout),
+            headers,
+            map_response: Some(Arc::new(move |response| body::bounded(response, limits))),
+        };
+        orq_api::Client::new_with_client(base_url, self.http.clone(), options)
     }
 }
 
 impl Client {
-    /// Runs one operation: sends it with a generated client made for this
-    /// call, bounds the response bodies, retries per policy, translates the
-    /// result and traces each attempt.
+    /// Runs one operation: sends it with the generated client for its
+    /// settings, retries per policy, translates the result and traces each
+    /// attempt.
     ///
     /// `send` sends one attempt with the generated client. `Ok(None)` means
     /// the service answered 204 No Content. `kind` says what may be resent
     /// (see [`retry::RETRY_TABLE`]); `expect` what a success carries.
-    pub(crate) async fn execute<X, E, F, Fut>(
+    pub(crate) async fn execute<X, F, Fut>(
         &self,
         operation: &'static str,
         kind: Operation,
@@ -163,54 +140,29 @@ impl Client {
     ) -> Result<Option<ResponseValue<X::Body>>, Error>
     where
         X: Expect,
-        E: DocumentedError,
         F: Fn(Arc<orq_api::Client>) -> Fut,
-        Fut: Future<Output = Result<ResponseValue<X::Body>, orq_api::Error<E>>>,
+        Fut: Future<Output = Result<ResponseValue<X::Body>, orq_api::Error<()>>>,
     {
         // Without a runtime, reqwest would panic deep inside; say so plainly.
         tokio::runtime::Handle::try_current().map_err(|_| Error::NoRuntime)?;
-        let inner = &self.inner;
-        let (base_url, host) = match &options.base_url {
-            Some(endpoint) => (endpoint.url.as_str(), endpoint.host.as_str()),
-            None => (inner.base_url.as_str(), inner.host.as_str()),
-        };
+        let inner = &*self.inner;
+        let host = options.base_url.as_ref().map_or(inner.host.as_str(), |endpoint| endpoint.host.as_str());
         let timeout = options.timeout.unwrap_or(inner.timeout);
         let policy = options.retry.as_ref().unwrap_or(&inner.retry);
-        let transport = Transport { host, timeout, connect_timeout: inner.connect_timeout };
-        let limits = BodyLimits {
-            operation,
-            success: (!X::EVENT_STREAM).then_some(inner.max_response_body_size),
-            error: inner.max_error_body_size,
+        let transport = Transport { operation, host, timeout, connect_timeout: inner.connect_timeout };
+        let api = if options.keeps_client_settings() {
+            inner.generated::<X>()
+        } else {
+            let base_url = options.base_url.as_ref().map_or(inner.base_url.as_str(), |e| e.url.as_str());
+            Arc::new(inner.generated_client::<X>(base_url, self.call_headers(options)?, timeout))
         };
-        let recorder = Arc::new(ResponseRecorder::default());
-        let api = Arc::new(orq_api::Client::new_with_client(
-            base_url,
-            inner.http.clone(),
-            orq_api::RequestOptions {
-                // reqwest's timeout also covers reading the body. A stream's
-                // body may last far longer: its wait for the response is timed
-                // below, its body by the idle timeout.
-                timeout: (!X::EVENT_STREAM).then_some(timeout),
-                headers: self.call_headers(options, X::ACCEPT)?,
-                map_response: Some(Arc::new({
-                    let recorder = recorder.clone();
-                    move |response| {
-                        recorder.record(&response);
-                        body::bounded(response, limits)
-                    }
-                })),
-            },
-        ));
         let span = tracing::info_span!("orq", operation);
-        let (send, recorder, api) = (&send, &recorder, &api);
+        let (send, api) = (&send, &api);
         retry::run(policy, kind, |attempt| async move {
-            let started = Instant::now();
+            let started = tracing::enabled!(tracing::Level::DEBUG).then(Instant::now);
             // The generated call is made inside this future, not moved
             // into it: futures this large cost a copy per move.
-            let translated = async {
-                let result = send(api.clone()).await;
-                translate::<X, E>(operation, result, recorder, transport).await
-            };
+            let translated = async { translate::<X>(operation, send(api.clone()).await, transport).await };
             // One timer per attempt: reqwest's for JSON, this one for a
             // stream's start (an error answer's body included). Boxed so
             // that a JSON call's future holds the attempt only once.
@@ -222,17 +174,8 @@ impl Client {
             } else {
                 translated.await
             };
-            let head = recorder.take();
-            let status = head.as_ref().map(|head| head.status.as_u16());
-            let request_id = head.as_ref().and_then(|head| head.request_id.as_deref());
-            let latency_ms = started.elapsed().as_millis() as u64;
-            match &outcome {
-                Ok(_) => {
-                    tracing::debug!(attempt, status, request_id, latency_ms, "orq request succeeded")
-                }
-                Err(failure) => tracing::debug!(
-                    attempt, status, request_id, latency_ms, error = %failure.error, "orq request failed"
-                ),
+            if let Some(started) = started {
+                trace(attempt, started, &outcome);
             }
             outcome
         })
@@ -241,10 +184,9 @@ impl Client {
     }
 
     /// The client's headers, then the call's; the contact id as a header.
-    fn call_headers(&self, options: &CallOptions, accept: &'static str) -> Result<HeaderMap, Error> {
+    fn call_headers(&self, options: &CallOptions) -> Result<HeaderMap, Error> {
         let mut headers = self.inner.headers.clone();
-        headers.insert(header::ACCEPT, HeaderValue::from_static(accept));
-        if let Some(contact) = options.contact_id.as_deref().or(self.inner.contact_id.as_deref()) {
+        if let Some(contact) = options.contact_id.as_deref() {
             let value = header_value("contact id", contact).map_err(Error::InvalidRequest)?;
             headers.insert(HeaderName::from_static(CONTACT_ID_HEADER), value);
         }
@@ -255,39 +197,51 @@ impl Client {
     }
 }
 
-/// One attempt's result in our terms. Reads the body of unexpected responses.
-/// `recorder` holds the attempt's response head, if a response arrived.
-async fn translate<X: Expect, E: DocumentedError>(
+/// Logs one attempt's outcome at debug level, with the status and request id
+/// of the answer when there was one.
+fn trace<T>(attempt: u32, started: Instant, outcome: &Result<Option<ResponseValue<T>>, Failure>) {
+    let latency_ms = started.elapsed().as_millis() as u64;
+    match outcome {
+        Ok(value) => {
+            let status = value.as_ref().map_or(StatusCode::NO_CONTENT, ResponseValue::status).as_u16();
+            let request_id = value.as_ref().and_then(|value| error::request_id(value.headers()));
+            tracing::debug!(attempt, status, request_id, latency_ms, "orq request succeeded")
+        }
+        Err(failure) => {
+            let (status, request_id) = match &failure.error {
+                Error::Api { status, request_id, .. } => (Some(status.as_u16()), request_id.as_deref()),
+                _ => (None, None),
+            };
+            tracing::debug!(
+                attempt, status, request_id, latency_ms, error = %failure.error, "orq request failed"
+            )
+        }
+    }
+}
+
+/// One attempt's result in our terms. Reads the body of error answers: the
+/// generated code decodes successful answers only (see `xtask`'s codegen).
+async fn translate<X: Expect>(
     operation: &'static str,
-    result: Result<ResponseValue<X::Body>, orq_api::Error<E>>,
-    recorder: &ResponseRecorder,
+    result: Result<ResponseValue<X::Body>, orq_api::Error<()>>,
     transport: Transport<'_>,
 ) -> Result<Option<ResponseValue<X::Body>>, Failure> {
     use orq_api::Error as Gen;
     match result {
         Ok(value) => Ok(Some(value)),
         Err(Gen::UnexpectedResponse(response)) if response.status() == StatusCode::NO_CONTENT => Ok(None),
-        Err(Gen::UnexpectedResponse(response)) => {
-            let head = ResponseHead::of(&response);
-            // Bounded by `body::bounded`: at most the error body limit is read.
-            let body = response.bytes().await.map_err(|e| error::from_reqwest(e, transport))?;
-            Err(Failure::answered(error::api_error(head.status, head.request_id, &body), head.retry_after))
-        }
+        // Boxed: the error path's future stays out of every call's future.
+        Err(Gen::UnexpectedResponse(response)) => Err(Box::pin(error_answer(response, transport)).await),
+        // Not generated (no error answer is decoded), kept for completeness.
         Err(Gen::ErrorResponse(value)) => {
-            let (status, headers) = (value.status(), value.headers());
-            let (retry_after, request_id) = (retry::retry_after(headers), error::request_id(headers));
-            let error = value.into_inner().into_api_error(status, request_id);
+            let retry_after = retry::retry_after(value.headers());
+            let error = error::api_error(value.status(), error::request_id(value.headers()), b"");
             Err(Failure::answered(error, retry_after))
         }
-        // A documented status whose body did not decode. When that status is an
-        // error (a proxy's HTML 500), report the status; else where it failed.
-        Err(Gen::InvalidResponsePayload(body, serde_error)) => match recorder.latest() {
-            Some(head) if !head.status.is_success() => Err(Failure::answered(
-                error::api_error(head.status, head.request_id, &body),
-                head.retry_after,
-            )),
-            _ => Err(X::undecodable(operation, &body, serde_error).into()),
-        },
+        // Only successful answers are decoded: report where it failed.
+        Err(Gen::InvalidResponsePayload(body, serde_error)) => {
+            Err(X::undecodable(operation, &body, serde_error).into())
+        }
         Err(Gen::CommunicationError(e) | Gen::InvalidUpgrade(e)) => {
             Err(error::from_reqwest(e, transport).into())
         }
@@ -297,6 +251,18 @@ async fn translate<X: Expect, E: DocumentedError>(
         Err(Gen::InvalidRequest(message) | Gen::Custom(message)) => {
             Err(Error::InvalidRequest(message).into())
         }
+    }
+}
+
+/// An error answer: its status, request id, `Retry-After` and (bounded by
+/// `body::bounded`, so at most the error body limit) its body.
+async fn error_answer(response: reqwest::Response, transport: Transport<'_>) -> Failure {
+    let headers = response.headers();
+    let (status, request_id) = (response.status(), error::request_id(headers));
+    let retry_after = retry::retry_after(headers);
+    match response.bytes().await {
+        Ok(body) => Failure::answered(error::api_error(status, request_id, &body), retry_after),
+        Err(e) => error::from_reqwest(e, transport).into(),
     }
 }
 
@@ -337,6 +303,15 @@ impl CallOptions {
             Ok(url) => self.base_url = Some(url),
             Err(problem) => self.problem(problem),
         }
+    }
+
+    /// Whether the call keeps the client's timeout, headers, contact id and
+    /// URL, and so can be sent with the client's generated client.
+    fn keeps_client_settings(&self) -> bool {
+        self.timeout.is_none()
+            && self.headers.is_empty()
+            && self.contact_id.is_none()
+            && self.base_url.is_none()
     }
 
     /// Records an invalid argument; `send` reports it with the others.

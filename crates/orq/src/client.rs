@@ -96,7 +96,8 @@ pub(crate) struct Inner {
     pub(crate) connect_timeout: Option<Duration>,
     pub(crate) max_response_body_size: usize,
     pub(crate) max_error_body_size: usize,
-    /// Authorization (marked sensitive), user agent and the caller's extra headers.
+    /// Authorization (marked sensitive), user agent, the caller's extra
+    /// headers and the contact id.
     pub(crate) headers: HeaderMap,
     pub(crate) timeout: Duration,
     pub(crate) stream_idle_timeout: Option<Duration>,
@@ -105,6 +106,8 @@ pub(crate) struct Inner {
     pub(crate) retry: RetryPolicy,
     pub(crate) environment: Option<String>,
     pub(crate) contact_id: Option<String>,
+    /// The generated clients calls are sent with, made from the settings above.
+    pub(crate) generated: crate::call::GeneratedClients,
 }
 
 impl fmt::Debug for Client {
@@ -414,7 +417,8 @@ impl ClientBuilder {
             headers.insert(name, header_value("default header", value).map_err(Error::Config)?);
         }
         if let Some(contact_id) = &self.contact_id {
-            header_value("contact id", contact_id).map_err(Error::Config)?;
+            let value = header_value("contact id", contact_id).map_err(Error::Config)?;
+            headers.insert(HeaderName::from_static(crate::call::CONTACT_ID_HEADER), value);
         }
 
         let (http, connect_timeout) = match self.http {
@@ -443,6 +447,7 @@ impl ClientBuilder {
                 retry: self.retry,
                 environment: self.environment,
                 contact_id: self.contact_id,
+                generated: Default::default(),
             }),
         })
     }

@@ -520,15 +520,16 @@ impl<Op, C> DeploymentCall<Op, C> {
 }
 
 impl<Op> DeploymentCall<Op, Client> {
-    /// The body for the wire, taken out of the request: the stream flag of
-    /// the operation, and the environment.
-    fn wire_body(&mut self, stream: bool) -> Result<DeploymentRequest, Error> {
+    /// The request taken apart for sending: its client, the body for the
+    /// wire (with the operation's stream flag and the environment) and its
+    /// options.
+    fn into_wire(self, stream: bool) -> Result<(Client, DeploymentRequest, CallOptions), Error> {
         self.check()?;
-        let mut body = std::mem::replace(&mut self.body, DeploymentRequest::new(String::new()));
+        let DeploymentCall { client, mut body, options, op: _ } = self;
         body.stream = Some(stream);
         // A per-call environment wins over everything; the client's default does
         // not replace an `environments` the caller put in the context.
-        match (&self.options.environment, self.client.environment()) {
+        match (&options.environment, client.environment()) {
             (Some(environment), _) => {
                 body.context.insert(ENVIRONMENTS.into(), Value::String(environment.clone()));
             }
@@ -537,16 +538,16 @@ impl<Op> DeploymentCall<Op, Client> {
             }
             _ => {}
         }
-        Ok(body)
+        Ok((client, body, options))
     }
 }
 
 impl DeploymentCall<GetConfig> {
     /// Sends the request. `None` when the service answers 204 No Content.
-    pub async fn send(mut self) -> Result<Option<DeploymentConfig>, Error> {
-        let body = self.wire_body(false)?;
-        self.client
-            .execute("get_config", Operation::Read, &self.options, Json::new(), |api| {
+    pub async fn send(self) -> Result<Option<DeploymentConfig>, Error> {
+        let (client, body, options) = self.into_wire(false)?;
+        client
+            .execute("get_config", Operation::Read, &options, Json::new(), |api| {
                 let body = &body;
                 async move { api.deployments_get_config(body).await }
             })
@@ -557,10 +558,10 @@ impl DeploymentCall<GetConfig> {
 
 impl DeploymentCall<Invoke> {
     /// Sends the request. `None` when the service answers 204 No Content.
-    pub async fn send(mut self) -> Result<Option<InvokeResponse>, Error> {
-        let body = self.wire_body(false)?;
-        self.client
-            .execute("invoke", Operation::Generate, &self.options, Json::new(), |api| {
+    pub async fn send(self) -> Result<Option<InvokeResponse>, Error> {
+        let (client, body, options) = self.into_wire(false)?;
+        client
+            .execute("invoke", Operation::Generate, &options, Json::new(), |api| {
                 let body = &body;
                 async move { api.deployments_invoke(None, None, body).await }
             })
@@ -575,19 +576,18 @@ impl DeploymentCall<StreamOp> {
     ///
     /// Retries (per policy) happen only until the response starts; a stream
     /// that breaks later yields an error item and is never replayed.
-    pub async fn send(mut self) -> Result<ChunkStream, Error> {
-        let body = self.wire_body(true)?;
-        let idle = self.client.inner.stream_idle_timeout;
-        let response = self
-            .client
-            .execute("stream", Operation::Generate, &self.options, EventStream, |api| {
+    pub async fn send(self) -> Result<ChunkStream, Error> {
+        let (client, body, options) = self.into_wire(true)?;
+        let idle = client.inner.stream_idle_timeout;
+        let response = client
+            .execute("stream", Operation::Generate, &options, EventStream, |api| {
                 let body = &body;
                 async move { api.deployments_stream(None, None, body).await }
             })
             .await?;
         let Some(response) = response else { return Ok(empty_stream(idle)) };
         let request_id = crate::error::request_id(response.headers());
-        let inner = &self.client.inner;
+        let inner = &client.inner;
         Ok(ChunkStream::new(
             response.into_inner_stream(),
             inner.stream_idle_timeout,

@@ -245,6 +245,8 @@ impl From<orq_api::types::UnsupportedInput> for Error {
 /// limits that applied.
 #[derive(Debug, Clone, Copy)]
 pub(crate) struct Transport<'a> {
+    /// The operation, such as `invoke`.
+    pub operation: &'static str,
     pub host: &'a str,
     pub timeout: Duration,
     pub connect_timeout: Option<Duration>,
@@ -255,7 +257,7 @@ pub(crate) struct Transport<'a> {
 /// each get their own variant.
 pub(crate) fn from_reqwest(error: reqwest::Error, transport: Transport<'_>) -> Error {
     if let Some(over) = find_source::<BodyTooLarge>(&error) {
-        return Error::BodyTooLarge { what: over.what, limit: over.limit };
+        return Error::BodyTooLarge { what: transport.operation, limit: over.limit };
     }
     let host = transport.host.to_string();
     if error.is_connect() && error.is_timeout() {
@@ -273,16 +275,16 @@ pub(crate) fn from_reqwest(error: reqwest::Error, transport: Transport<'_>) -> E
     }
 }
 
-/// A response body went over its limit (carried through the transport's errors).
+/// A response body went over its limit (carried through the transport's
+/// errors; [`from_reqwest`] names the operation).
 #[derive(Debug)]
 pub(crate) struct BodyTooLarge {
-    pub what: &'static str,
     pub limit: usize,
 }
 
 impl std::fmt::Display for BodyTooLarge {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(f, "the {} response body is larger than {} bytes", self.what, self.limit)
+        write!(f, "the response body is larger than {} bytes", self.limit)
     }
 }
 
@@ -377,11 +379,16 @@ pub(crate) fn api_error(status: reqwest::StatusCode, request_id: Option<String>,
 
 /// The request id a response carries, under the names services and proxies use.
 pub(crate) fn request_id(headers: &reqwest::header::HeaderMap) -> Option<String> {
-    ["x-request-id", "x-orq-request-id", "request-id", "x-amzn-requestid", "cf-ray"]
-        .iter()
-        .find_map(|name| headers.get(*name))
-        .and_then(|v| v.to_str().ok())
-        .map(str::to_string)
+    use reqwest::header::HeaderName;
+    // Parsed once, at compile time, rather than on every lookup.
+    const NAMES: [HeaderName; 5] = [
+        HeaderName::from_static("x-request-id"),
+        HeaderName::from_static("x-orq-request-id"),
+        HeaderName::from_static("request-id"),
+        HeaderName::from_static("x-amzn-requestid"),
+        HeaderName::from_static("cf-ray"),
+    ];
+    NAMES.iter().find_map(|name| headers.get(name)).and_then(|v| v.to_str().ok()).map(str::to_string)
 }
 
 /// Decodes a JSON body, reporting the path that failed or where data follows the value.

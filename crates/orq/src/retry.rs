@@ -306,7 +306,8 @@ where
     Fut: Future<Output = Result<T, Failure>>,
 {
     let started = Instant::now();
-    let mut schedule = policy.schedule();
+    // Made at the first failure: most calls never need it.
+    let mut schedule = None;
     let mut number = 1;
     loop {
         let failure = match attempt(number).await {
@@ -316,7 +317,7 @@ where
         if !policy.allows_retry(operation, &failure) {
             return Err(failure.error);
         }
-        let Some(backoff) = schedule.next() else {
+        let Some(backoff) = schedule.get_or_insert_with(|| policy.schedule()).next() else {
             return Err(failure.error);
         };
         let wait = failure.retry_after.map(|asked| asked.min(policy.max_retry_after)).unwrap_or(backoff);
