@@ -8,7 +8,8 @@
 //!   32, in interleaved rounds against `raw`: the same request sent with the
 //!   same `reqwest::Client` and the answer decoded with
 //!   `serde_json::from_slice::<InvokeResponse>` (the least any client must
-//!   do), and against the generated `orq_api::Client` alone (`orq-api`) and
+//!   do; every caller sends the same request, headers and body, checked
+//!   before measuring), and against the generated `orq_api::Client` alone (`orq-api`) and
 //!   with the request timeout `orq` always sets (`+timeout`). The CPU is the
 //!   client thread's (the runtime is current-thread; the server runs
 //!   elsewhere); figures are min / median / max over the rounds and the
@@ -20,8 +21,8 @@
 
 use std::io::{Read, Write};
 use std::net::{TcpListener, TcpStream};
-use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use futures::{StreamExt, TryStreamExt};
@@ -34,6 +35,8 @@ const STREAM_EVENT: usize = 4096;
 const CONCURRENT_STREAMS: usize = 1_000;
 const EVENTS_PER_STREAM: usize = 20;
 const SEQUENTIAL_CALLS: usize = 1_000;
+/// The user agent every caller sends, so that all send the same request.
+const USER_AGENT: &str = "bench-agent/1";
 
 const INVOKE_BODY: &str = r#"{"id":"01JABCDEF0123456789XYZ","created":"2025-03-01T10:00:00.000Z","object":"chat","model":"gpt-4o","provider":"openai","is_final":true,"integration_id":"int_1","finalized":"2025-03-01T10:00:01.000Z","system_fingerprint":null,"choices":[{"index":0,"message":{"type":"content","role":"assistant","content":"Your order #4411 left our warehouse yesterday and should arrive within two working days. You can follow it with the tracking link in your confirmation email."},"finish_reason":"stop"}]}"#;
 
@@ -55,28 +58,32 @@ fn event(i: usize, size: usize) -> String {
 struct Server {
     url: String,
     connections: Arc<AtomicUsize>,
+    /// Requests to `/capture/...`: head lines sorted, then the body.
+    captured: Arc<Mutex<Vec<String>>>,
 }
 
 fn serve() -> Server {
     let listener = TcpListener::bind("127.0.0.1:0").expect("bind");
     let url = format!("http://{}", listener.local_addr().expect("address"));
     let connections = Arc::new(AtomicUsize::new(0));
-    let counter = connections.clone();
+    let captured = Arc::new(Mutex::new(Vec::new()));
+    let (counter, capture) = (connections.clone(), captured.clone());
     std::thread::spawn(move || {
         for connection in listener.incoming() {
             let Ok(connection) = connection else { continue };
             counter.fetch_add(1, Ordering::Relaxed);
+            let capture = capture.clone();
             std::thread::Builder::new()
                 .stack_size(64 * 1024)
-                .spawn(move || answer(connection))
+                .spawn(move || answer(connection, &capture))
                 .expect("server thread");
         }
     });
-    Server { url, connections }
+    Server { url, connections, captured }
 }
 
 /// Answers the requests of one connection until the client closes it.
-fn answer(mut connection: TcpStream) {
+fn answer(mut connection: TcpStream, captured: &Mutex<Vec<String>>) {
     let _ = connection.set_nodelay(true);
     let invoke = format!(
         "HTTP/1.1 200 OK\r\ncontent-type: application/json\r\nx-request-id: req-1\r\ncontent-length: {}\r\n\r\n{INVOKE_BODY}",
@@ -119,9 +126,15 @@ fn answer(mut connection: TcpStream) {
                 Ok(n) => filled += n,
             }
         }
+        if head.starts_with("post /capture/") {
+            let mut lines: Vec<&str> = head.lines().filter(|line| !line.is_empty()).collect();
+            lines.sort_unstable();
+            let body = String::from_utf8_lossy(&buffer[head_end..head_end + length]);
+            captured.lock().expect("capture").push(format!("{}\n\n{body}", lines.join("\n")));
+        }
         let written = if head.starts_with("post /gib/v2/deployments/stream") {
             flood(&mut connection)
-        } else if head.starts_with("post /v2/deployments/stream") {
+        } else if head.contains("/v2/deployments/stream") {
             connection.write_all(stream.as_bytes())
         } else {
             connection.write_all(invoke.as_bytes())
@@ -207,6 +220,7 @@ impl Clients {
                     .http
                     .post(format!("{}/v2/deployments/invoke", self.url))
                     .header(reqwest::header::AUTHORIZATION, "Bearer bench-key")
+                    .header(reqwest::header::USER_AGENT, USER_AGENT)
                     .header(reqwest::header::ACCEPT, "application/json")
                     .json(&self.request)
                     .send()
@@ -302,7 +316,9 @@ fn profile(args: &[String]) {
     runtime.block_on(clients.run(caller, concurrency * 4, concurrency));
     runtime.block_on(clients.run(caller, calls, concurrency));
     eprintln!(
-        "sizes: builder {} B, request {} B, orq send {} B, orq-api invoke {} B",
+        "sizes: response {} B, error {} B, builder {} B, request {} B, orq send {} B, orq-api invoke {} B",
+        std::mem::size_of::<InvokeResponse>(),
+        std::mem::size_of::<orq::Error>(),
         std::mem::size_of_val(&clients.orq.deployments().invoke("bot")),
         std::mem::size_of::<DeploymentRequest>(),
         std::mem::size_of_val(&clients.orq.deployments().invoke("bot").send()),
@@ -311,20 +327,48 @@ fn profile(args: &[String]) {
     println!("{calls} calls at concurrency {concurrency}");
 }
 
-/// Every caller, sharing one `reqwest::Client` with no proxy from the environment.
+/// Every caller, sharing one `reqwest::Client` with no proxy from the
+/// environment, and sending the same request as `orq`.
 fn clients(url: &str) -> Clients {
     let http = reqwest::Client::builder().no_proxy().build().expect("reqwest client");
     let orq = orq::Client::builder()
         .api_key("bench-key")
+        .user_agent(USER_AGENT)
         .base_url(url)
         .http_client(http.clone())
         .build()
         .expect("orq client");
-    let api = orq::orq_api::Client::new_with_client(url, http.clone(), Default::default());
-    let timed = orq::orq_api::RequestOptions { timeout: Some(orq::DEFAULT_TIMEOUT), ..Default::default() };
+    let mut headers = reqwest::header::HeaderMap::new();
+    headers.insert(reqwest::header::AUTHORIZATION, "Bearer bench-key".parse().expect("header"));
+    headers.insert(reqwest::header::USER_AGENT, USER_AGENT.parse().expect("header"));
+    let plain = orq::orq_api::RequestOptions { headers: headers.clone(), ..Default::default() };
+    let api = orq::orq_api::Client::new_with_client(url, http.clone(), plain);
+    let timed =
+        orq::orq_api::RequestOptions { timeout: Some(orq::DEFAULT_TIMEOUT), headers, map_response: None };
     let api_timed = orq::orq_api::Client::new_with_client(url, http.clone(), timed);
-    let request = DeploymentRequest::new("bot");
+    let mut request = DeploymentRequest::new("bot");
+    // `orq` sends the operation's stream flag.
+    request.stream = Some(false);
     Clients { http, url: url.to_string(), request, api, api_timed, orq }
+}
+
+/// Sends one call with each caller to `/capture` and checks that the server
+/// received the same request (head lines and body) from all of them.
+fn check_same_request(runtime: &tokio::runtime::Runtime, server: &Server) {
+    let clients = clients(&format!("{}/capture", server.url));
+    for (caller, _) in CALLERS {
+        runtime.block_on(clients.call(caller));
+    }
+    let captured = server.captured.lock().expect("capture");
+    for ((_, name), request) in CALLERS.iter().zip(captured.iter()) {
+        assert_eq!(request, &captured[0], "{name} sent another request than {}", CALLERS[0].1);
+    }
+    let (head, body) = captured[0].split_once("\n\n").expect("head and body");
+    println!(
+        "every caller sends the same request: {} head lines, {} body bytes\n",
+        head.lines().count(),
+        body.len()
+    );
 }
 
 fn main() {
@@ -355,6 +399,7 @@ fn main() {
     );
 
     // 2. Invoke against the raw baseline.
+    check_same_request(&runtime, &server);
     for concurrency in [1, 32] {
         invoke_table(&runtime, &clients, concurrency);
         println!();
