@@ -158,7 +158,7 @@ impl Client {
         };
         let span = tracing::info_span!("orq", operation);
         let (send, api) = (&send, &api);
-        retry::run(policy, kind, |attempt| async move {
+        let attempts = retry::run(policy, kind, |attempt| async move {
             let started = tracing::enabled!(tracing::Level::DEBUG).then(Instant::now);
             // The generated call is made inside this future, not moved
             // into it: futures this large cost a copy per move.
@@ -178,9 +178,9 @@ impl Client {
                 trace(attempt, started, &outcome);
             }
             outcome
-        })
-        .instrument(span)
-        .await
+        });
+        // No span to enter on every poll when no subscriber wants it.
+        if span.is_disabled() { attempts.await } else { attempts.instrument(span).await }
     }
 
     /// The client's headers, then the call's; the contact id as a header.
@@ -322,6 +322,10 @@ impl CallOptions {
     /// Fails with one [`Error::InvalidRequest`] listing every problem the
     /// builder recorded, then those `send` found (`more`).
     pub(crate) fn check(&self, more: impl IntoIterator<Item = String>) -> Result<(), Error> {
+        let mut more = more.into_iter().peekable();
+        if self.problems.is_empty() && more.peek().is_none() {
+            return Ok(());
+        }
         let problems: Vec<String> = self.problems.iter().cloned().chain(more).collect();
         if problems.is_empty() { Ok(()) } else { Err(Error::InvalidRequest(problems.join("; "))) }
     }
