@@ -91,15 +91,16 @@ pub mod mock {
 }
 
 /// Sees each response first, as soon as its headers arrive, and returns the
-/// response the generated code goes on with: to record its status and
-/// headers (which a decoding error does not keep), or to bound its body.
+/// response the generated code goes on with: to bound its body, say, or to
+/// look at its headers.
 pub type ResponseMapper = std::sync::Arc<dyn Fn(reqwest::Response) -> reqwest::Response + Send + Sync>;
 
 /// Adjustments applied to every request a [`Client`] sends.
 ///
-/// The generated client carries one of these as its inner value; build a client
-/// per call (cheap: the `reqwest::Client` inside is reference-counted) to give
-/// one call its own timeout, headers or response mapper.
+/// The generated client carries one of these as its inner value. Keep one
+/// client for calls that share settings; build another (cheap: the
+/// `reqwest::Client` inside is reference-counted) to give a call its own
+/// timeout, headers or response mapper.
 #[derive(Clone, Default)]
 pub struct RequestOptions {
     /// Total time allowed for the request, its body included, overriding the

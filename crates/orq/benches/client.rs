@@ -28,7 +28,7 @@ use std::time::{Duration, Instant};
 use futures::{StreamExt, TryStreamExt};
 use orq::types::{DeploymentRequest, InvokeResponse};
 
-const ROUNDS: usize = 15;
+const ROUNDS: usize = 25;
 const CALLS_PER_ROUND: usize = 2_000;
 const STREAM_GIB: usize = 1 << 30;
 const STREAM_EVENT: usize = 4096;
