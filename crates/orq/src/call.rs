@@ -162,7 +162,15 @@ impl Client {
             let started = tracing::enabled!(tracing::Level::DEBUG).then(Instant::now);
             // The generated call is made inside this future, not moved
             // into it: futures this large cost a copy per move.
-            let translated = async { translate::<X>(operation, send(api.clone()).await, transport).await };
+            let translated = async {
+                match translate::<X>(operation, send(api.clone()).await, transport) {
+                    Translated::Done(outcome) => outcome,
+                    // Boxed: the error path's future stays out of every call's future.
+                    Translated::ErrorAnswer(response) => {
+                        Err(Box::pin(error_answer(response, transport)).await)
+                    }
+                }
+            };
             // One timer per attempt: reqwest's for JSON, this one for a
             // stream's start (an error answer's body included). Boxed so
             // that a JSON call's future holds the attempt only once.
@@ -219,19 +227,25 @@ fn trace<T>(attempt: u32, started: Instant, outcome: &Result<Option<ResponseValu
     }
 }
 
-/// One attempt's result in our terms. Reads the body of error answers: the
-/// generated code decodes successful answers only (see `xtask`'s codegen).
-async fn translate<X: Expect>(
+/// One attempt's result in our terms, or an error answer whose body is still
+/// to be read (the generated code decodes successful answers only: see
+/// `xtask`'s codegen).
+enum Translated<T> {
+    Done(Result<Option<ResponseValue<T>>, Failure>),
+    ErrorAnswer(reqwest::Response),
+}
+
+/// One attempt's result in our terms.
+fn translate<X: Expect>(
     operation: &'static str,
     result: Result<ResponseValue<X::Body>, orq_api::Error<()>>,
     transport: Transport<'_>,
-) -> Result<Option<ResponseValue<X::Body>>, Failure> {
+) -> Translated<X::Body> {
     use orq_api::Error as Gen;
-    match result {
+    Translated::Done(match result {
         Ok(value) => Ok(Some(value)),
         Err(Gen::UnexpectedResponse(response)) if response.status() == StatusCode::NO_CONTENT => Ok(None),
-        // Boxed: the error path's future stays out of every call's future.
-        Err(Gen::UnexpectedResponse(response)) => Err(Box::pin(error_answer(response, transport)).await),
+        Err(Gen::UnexpectedResponse(response)) => return Translated::ErrorAnswer(response),
         // Not generated (no error answer is decoded), kept for completeness.
         Err(Gen::ErrorResponse(value)) => {
             let retry_after = retry::retry_after(value.headers());
@@ -251,7 +265,7 @@ async fn translate<X: Expect>(
         Err(Gen::InvalidRequest(message) | Gen::Custom(message)) => {
             Err(Error::InvalidRequest(message).into())
         }
-    }
+    })
 }
 
 /// An error answer: its status, request id, `Retry-After` and (bounded by
