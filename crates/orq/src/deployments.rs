@@ -14,6 +14,7 @@
 //! it. `get_config` and `invoke` return `Ok(None)`; `list` returns an empty last
 //! page (so `list_all` ends); `stream` returns a stream that ends without chunks.
 
+use std::future::Future;
 use std::marker::PhantomData;
 use std::num::NonZeroU32;
 
@@ -520,12 +521,12 @@ impl<Op, C> DeploymentCall<Op, C> {
 }
 
 impl<Op> DeploymentCall<Op, Client> {
-    /// The request taken apart for sending: its client, the body for the
-    /// wire (with the operation's stream flag and the environment) and its
-    /// options.
-    fn into_wire(self, stream: bool) -> Result<(Client, DeploymentRequest, CallOptions), Error> {
+    /// Readies the body for the wire, in place (so that `send`'s future holds
+    /// the request once): checks the request, then sets the operation's
+    /// stream flag and the environment.
+    fn prepare(&mut self, stream: bool) -> Result<(), Error> {
         self.check()?;
-        let DeploymentCall { client, mut body, options, op: _ } = self;
+        let (client, body, options) = (&self.client, &mut self.body, &self.options);
         body.stream = Some(stream);
         // A per-call environment wins over everything; the client's default does
         // not replace an `environments` the caller put in the context.
@@ -538,35 +539,43 @@ impl<Op> DeploymentCall<Op, Client> {
             }
             _ => {}
         }
-        Ok((client, body, options))
+        Ok(())
     }
 }
 
 impl DeploymentCall<GetConfig> {
     /// Sends the request. `None` when the service answers 204 No Content.
-    pub async fn send(self) -> Result<Option<DeploymentConfig>, Error> {
-        let (client, body, options) = self.into_wire(false)?;
-        client
-            .execute("get_config", Operation::Read, &options, Json::new(), |api| {
-                let body = &body;
-                async move { api.deployments_get_config(body).await }
-            })
-            .await
-            .map(|value| value.map(ResponseValue::into_inner))
+    pub fn send(mut self) -> impl Future<Output = Result<Option<DeploymentConfig>, Error>> + Send + 'static {
+        let prepared = self.prepare(false);
+        // Not an `async fn`: that would hold the request twice (argument and local).
+        async move {
+            prepared?;
+            let body = &self.body;
+            self.client
+                .execute("get_config", Operation::Read, &self.options, Json::new(), |api| async move {
+                    api.deployments_get_config(body).await
+                })
+                .await
+                .map(|value| value.map(ResponseValue::into_inner))
+        }
     }
 }
 
 impl DeploymentCall<Invoke> {
     /// Sends the request. `None` when the service answers 204 No Content.
-    pub async fn send(self) -> Result<Option<InvokeResponse>, Error> {
-        let (client, body, options) = self.into_wire(false)?;
-        client
-            .execute("invoke", Operation::Generate, &options, Json::new(), |api| {
-                let body = &body;
-                async move { api.deployments_invoke(None, None, body).await }
-            })
-            .await
-            .map(|value| value.map(ResponseValue::into_inner))
+    pub fn send(mut self) -> impl Future<Output = Result<Option<InvokeResponse>, Error>> + Send + 'static {
+        let prepared = self.prepare(false);
+        // Not an `async fn`: that would hold the request twice (argument and local).
+        async move {
+            prepared?;
+            let body = &self.body;
+            self.client
+                .execute("invoke", Operation::Generate, &self.options, Json::new(), |api| async move {
+                    api.deployments_invoke(None, None, body).await
+                })
+                .await
+                .map(|value| value.map(ResponseValue::into_inner))
+        }
     }
 }
 
@@ -576,25 +585,30 @@ impl DeploymentCall<StreamOp> {
     ///
     /// Retries (per policy) happen only until the response starts; a stream
     /// that breaks later yields an error item and is never replayed.
-    pub async fn send(self) -> Result<ChunkStream, Error> {
-        let (client, body, options) = self.into_wire(true)?;
-        let idle = client.inner.stream_idle_timeout;
-        let response = client
-            .execute("stream", Operation::Generate, &options, EventStream, |api| {
-                let body = &body;
-                async move { api.deployments_stream(None, None, body).await }
-            })
-            .await?;
-        let Some(response) = response else { return Ok(empty_stream(idle)) };
-        let request_id = crate::error::request_id(response.headers());
-        let inner = &client.inner;
-        Ok(ChunkStream::new(
-            response.into_inner_stream(),
-            inner.stream_idle_timeout,
-            inner.max_event_size,
-            inner.stream_deadline,
-            request_id,
-        ))
+    pub fn send(mut self) -> impl Future<Output = Result<ChunkStream, Error>> + Send + 'static {
+        let prepared = self.prepare(true);
+        // Not an `async fn`: that would hold the request twice (argument and local).
+        async move {
+            prepared?;
+            let body = &self.body;
+            let client = &self.client;
+            let idle = client.inner.stream_idle_timeout;
+            let response = client
+                .execute("stream", Operation::Generate, &self.options, EventStream, |api| async move {
+                    api.deployments_stream(None, None, body).await
+                })
+                .await?;
+            let Some(response) = response else { return Ok(empty_stream(idle)) };
+            let request_id = crate::error::request_id(response.headers());
+            let inner = &client.inner;
+            Ok(ChunkStream::new(
+                response.into_inner_stream(),
+                inner.stream_idle_timeout,
+                inner.max_event_size,
+                inner.stream_deadline,
+                request_id,
+            ))
+        }
     }
 }
 
