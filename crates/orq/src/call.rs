@@ -80,7 +80,7 @@ fn decode_error(operation: &'static str, body: &[u8], error: serde_json::Error) 
 
 /// The generated clients a [`Client`] sends its calls with, made on first
 /// use: one for JSON answers, one for event streams. A call that overrides
-/// the client's timeout, headers, contact id or URL gets its own instead.
+/// the client's headers, contact id or URL gets its own instead.
 #[derive(Debug, Default)]
 pub(crate) struct GeneratedClients {
     json: OnceLock<Arc<orq_api::Client>>,
@@ -91,30 +91,21 @@ impl Inner {
     /// The generated client for calls expecting `X`, with this client's settings.
     fn generated<X: Expect>(&self) -> Arc<orq_api::Client> {
         let slot = if X::EVENT_STREAM { &self.generated.event_stream } else { &self.generated.json };
-        let api = slot.get_or_init(|| {
-            Arc::new(self.generated_client::<X>(&self.base_url, self.headers.clone(), self.timeout))
-        });
+        let api =
+            slot.get_or_init(|| Arc::new(self.generated_client::<X>(&self.base_url, self.headers.clone())));
         api.clone()
     }
 
     /// A generated client for calls expecting `X` that sends `headers` to
-    /// `base_url`, with `timeout` for a JSON answer and its body.
-    fn generated_client<X: Expect>(
-        &self,
-        base_url: &str,
-        mut headers: HeaderMap,
-        timeout: std::time::Duration,
-    ) -> orq_api::Client {
+    /// `base_url`. It sets no timeout: `Client::execute` times each attempt.
+    fn generated_client<X: Expect>(&self, base_url: &str, mut headers: HeaderMap) -> orq_api::Client {
         headers.insert(header::ACCEPT, HeaderValue::from_static(X::ACCEPT));
         let limits = BodyLimits {
             success: (!X::EVENT_STREAM).then_some(self.max_response_body_size),
             error: self.max_error_body_size,
         };
         let options = orq_api::RequestOptions {
-            // reqwest's timeout also covers reading the body. A stream's
-            // body may last far longer: its wait for the response is timed
-            // by `Client::execute`, its body by the idle timeout.
-            timeout: (!X::EVENT_STREAM).then_some(timeout),
+            timeout: None,
             headers,
             map_response: Some(Arc::new(move |response| body::bounded(response, limits))),
         };
@@ -154,7 +145,7 @@ impl Client {
             inner.generated::<X>()
         } else {
             let base_url = options.base_url.as_ref().map_or(inner.base_url.as_str(), |e| e.url.as_str());
-            Arc::new(inner.generated_client::<X>(base_url, self.call_headers(options)?, timeout))
+            Arc::new(inner.generated_client::<X>(base_url, self.call_headers(options)?))
         };
         let span = tracing::info_span!("orq", operation);
         let (send, api) = (&send, &api);
@@ -171,16 +162,11 @@ impl Client {
                     }
                 }
             };
-            // One timer per attempt: reqwest's for JSON, this one for a
-            // stream's start (an error answer's body included). Boxed so
-            // that a JSON call's future holds the attempt only once.
-            let outcome = if X::EVENT_STREAM {
-                match tokio::time::timeout(timeout, Box::pin(translated)).await {
-                    Ok(outcome) => outcome,
-                    Err(_) => Err(Error::Timeout { after: Some(timeout) }.into()),
-                }
-            } else {
-                translated.await
+            // One timer per attempt. It covers a JSON answer's body too (read
+            // inside the generated call), and a stream's start only.
+            let outcome = match tokio::time::timeout(timeout, translated).await {
+                Ok(outcome) => outcome,
+                Err(_) => Err(Error::Timeout { after: Some(timeout) }.into()),
             };
             if let Some(started) = started {
                 trace(attempt, started, &outcome);
@@ -319,13 +305,10 @@ impl CallOptions {
         }
     }
 
-    /// Whether the call keeps the client's timeout, headers, contact id and
-    /// URL, and so can be sent with the client's generated client.
+    /// Whether the call keeps the client's headers, contact id and URL, and
+    /// so can be sent with the client's generated client.
     fn keeps_client_settings(&self) -> bool {
-        self.timeout.is_none()
-            && self.headers.is_empty()
-            && self.contact_id.is_none()
-            && self.base_url.is_none()
+        self.headers.is_empty() && self.contact_id.is_none() && self.base_url.is_none()
     }
 
     /// Records an invalid argument; `send` reports it with the others.
