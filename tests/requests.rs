@@ -1567,14 +1567,15 @@ async fn per_call_timeout_overrides_a_short_client_timeout() {
             then.status(200)
                 .header("content-type", "application/json")
                 .json_body(invoke_response("worth the wait", "openai"))
-                .delay(Duration::from_millis(150));
+                .delay(Duration::from_secs(2));
         })
         .await;
-    let client = builder(&server).timeout(Duration::from_millis(30)).build().unwrap();
+    // Wide margins both ways: 40 times the client's timeout, a fifteenth of the call's.
+    let client = builder(&server).timeout(Duration::from_millis(50)).build().unwrap();
 
     let short = client.deployments().invoke("k").send().await.expect_err("client timeout applies");
-    assert!(matches!(short, Error::Timeout { after: Some(after) } if after == Duration::from_millis(30)));
-    let long = client.deployments().invoke("k").timeout(Duration::from_secs(10)).send().await;
+    assert!(matches!(short, Error::Timeout { after: Some(after) } if after == Duration::from_millis(50)));
+    let long = client.deployments().invoke("k").timeout(Duration::from_secs(30)).send().await;
     assert_eq!(long.expect("per-call timeout applies").unwrap().text(), Some("worth the wait"));
 }
 
