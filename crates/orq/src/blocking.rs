@@ -54,7 +54,7 @@ use crate::deployments::{self, GetConfig, Invoke, MAX_PAGE_SIZE, StreamOp};
 use crate::{ClientBuilder, Error, StreamedMessage};
 
 /// The deployments API of a blocking client.
-pub type Deployments = deployments::Deployments<Client>;
+pub type Deployments<'c> = deployments::Deployments<'c, Client>;
 /// A blocking request for one page of deployments.
 pub type ListRequest = deployments::ListRequest<Client>;
 /// A blocking get_config, invoke or stream request.
@@ -98,8 +98,8 @@ impl Client {
     }
 
     /// The deployments API: list, list_all, get_config, invoke and stream.
-    pub fn deployments(&self) -> Deployments {
-        Deployments::new(self.clone())
+    pub fn deployments(&self) -> Deployments<'_> {
+        Deployments::new(self)
     }
 
     /// The base URL requests go to.
@@ -165,7 +165,7 @@ impl Drop for Runtime {
     }
 }
 
-impl Deployments {
+impl Deployments<'_> {
     /// Every deployment, following the cursors page by page (200 per page) as
     /// the iterator advances.
     pub fn list_all(&self) -> DeploymentIter {

@@ -39,10 +39,11 @@ const ENVIRONMENTS: &str = "environments";
 /// The largest page the service returns.
 pub const MAX_PAGE_SIZE: u32 = 200;
 
-/// The deployments API. Get it from [`Client::deployments`].
-#[derive(Debug, Clone)]
-pub struct Deployments<C = Client> {
-    client: C,
+/// The deployments API. Get it from [`Client::deployments`]. It borrows the
+/// client; each request builder takes a clone of it.
+#[derive(Debug, Clone, Copy)]
+pub struct Deployments<'c, C = Client> {
+    client: &'c C,
 }
 
 impl Client {
@@ -50,13 +51,13 @@ impl Client {
     ///
     /// Its request builders hold a clone of the client, so they and their
     /// futures are `'static`: `tokio::spawn(client.deployments().invoke("k").send())` works.
-    pub fn deployments(&self) -> Deployments {
-        Deployments::new(self.clone())
+    pub fn deployments(&self) -> Deployments<'_> {
+        Deployments::new(self)
     }
 }
 
-impl<C: Clone> Deployments<C> {
-    pub(crate) fn new(client: C) -> Self {
+impl<'c, C: Clone> Deployments<'c, C> {
+    pub(crate) fn new(client: &'c C) -> Self {
         Deployments { client }
     }
 
@@ -127,7 +128,7 @@ impl<C: Clone> Deployments<C> {
     }
 }
 
-impl Deployments<Client> {
+impl Deployments<'_, Client> {
     /// Every deployment, following the cursors page by page (200 per page).
     ///
     /// ```no_run
