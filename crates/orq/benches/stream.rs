@@ -32,7 +32,7 @@ use futures::{Stream, StreamExt};
 use orq::ChunkStream;
 use orq::types::StreamChunk;
 
-const ROUNDS: usize = 11;
+const ROUNDS: usize = 25;
 /// Bytes of event data per body: large enough that a round takes tens of milliseconds.
 const BODY_BYTES: usize = 8 << 20;
 const READ_SIZE: usize = 16 * 1024;
