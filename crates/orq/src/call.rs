@@ -6,7 +6,7 @@
 
 use std::future::Future;
 use std::marker::PhantomData;
-use std::sync::{Arc, OnceLock};
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use orq_api::ResponseValue;
@@ -15,11 +15,9 @@ use reqwest::header::{self, HeaderMap, HeaderName, HeaderValue};
 use tracing::Instrument;
 
 use crate::body::{self, BodyLimits};
-use crate::client::{Client, Endpoint, Inner, checked_base_url, header_value};
+use crate::client::{CONTACT_ID_HEADER, Client, Endpoint, Inner, checked_base_url, header_value};
 use crate::error::{self, Error, Transport};
 use crate::retry::{self, Failure, Operation, RetryPolicy};
-
-pub(crate) const CONTACT_ID_HEADER: &str = "x-orq-contact-id";
 
 /// What an operation's successful answer is, and so how the call reads it.
 pub(crate) trait Expect {
@@ -76,15 +74,6 @@ fn decode_error(operation: &'static str, body: &[u8], error: serde_json::Error) 
         message: error.to_string(),
         excerpt: error::excerpt(body, 200),
     }
-}
-
-/// The generated clients a [`Client`] sends its calls with, made on first
-/// use: one for JSON answers, one for event streams. A call that overrides
-/// the client's headers, contact id or URL gets its own instead.
-#[derive(Debug, Default)]
-pub(crate) struct GeneratedClients {
-    json: OnceLock<Arc<orq_api::Client>>,
-    event_stream: OnceLock<Arc<orq_api::Client>>,
 }
 
 impl Inner {

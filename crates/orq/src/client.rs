@@ -2,7 +2,7 @@
 //! does with it is in `call.rs`.
 
 use std::fmt;
-use std::sync::Arc;
+use std::sync::{Arc, OnceLock};
 use std::time::Duration;
 
 use reqwest::header::{self, HeaderMap, HeaderName, HeaderValue};
@@ -107,7 +107,20 @@ pub(crate) struct Inner {
     pub(crate) environment: Option<String>,
     pub(crate) contact_id: Option<String>,
     /// The generated clients calls are sent with, made from the settings above.
-    pub(crate) generated: crate::call::GeneratedClients,
+    pub(crate) generated: GeneratedClients,
+}
+
+/// The header the contact id travels in.
+pub(crate) const CONTACT_ID_HEADER: &str = "x-orq-contact-id";
+
+/// The generated clients a [`Client`] sends its calls with, made on first use
+/// (by `call.rs`) from the settings above: one for JSON answers, one for event
+/// streams. A call that overrides the client's headers, contact id or URL gets
+/// its own instead.
+#[derive(Debug, Default)]
+pub(crate) struct GeneratedClients {
+    pub(crate) json: OnceLock<Arc<orq_api::Client>>,
+    pub(crate) event_stream: OnceLock<Arc<orq_api::Client>>,
 }
 
 impl fmt::Debug for Client {
@@ -418,7 +431,7 @@ impl ClientBuilder {
         }
         if let Some(contact_id) = &self.contact_id {
             let value = header_value("contact id", contact_id).map_err(Error::Config)?;
-            headers.insert(HeaderName::from_static(crate::call::CONTACT_ID_HEADER), value);
+            headers.insert(HeaderName::from_static(CONTACT_ID_HEADER), value);
         }
 
         let (http, connect_timeout) = match self.http {
