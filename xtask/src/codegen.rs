@@ -161,6 +161,7 @@ pub fn generate(spec_path: &Path) -> Result<Vec<(String, String)>, String> {
         syn::parse2(client).map_err(|e| format!("progenitor output does not parse: {e}"))?;
     lenient_integers(&mut parsed)?;
     without_api_version_header(&mut parsed)?;
+    parsed_operation_urls(&mut parsed)?;
     non_exhaustive_requests(&mut parsed, &requests)?;
     let client = quote::ToTokens::to_token_stream(&parsed);
     let enums = open_enums.iter().map(OpenEnum::tokens);
@@ -791,6 +792,52 @@ fn without_api_version_header(file: &mut syn::File) -> Result<(), String> {
         return Err("progenitor output has no `api-version` header to remove: check its generator".into());
     }
     Ok(())
+}
+
+/// Builds each operation's URL from the base URL parsed once per client
+/// (`Client::operation_url`, hand-written in lib.rs) instead of formatting a
+/// string that reqwest parses again on every call. Progenitor writes
+/// `let url = format!("{}/path", self.baseurl,);`; paths with parameters
+/// would keep it (ours have none).
+fn parsed_operation_urls(file: &mut syn::File) -> Result<(), String> {
+    let mut replaced = 0;
+    for item in &mut file.items {
+        let syn::Item::Impl(block) = item else { continue };
+        for member in &mut block.items {
+            let syn::ImplItem::Fn(function) = member else { continue };
+            for statement in &mut function.block.stmts {
+                let syn::Stmt::Local(local) = statement else { continue };
+                let Some(init) = &mut local.init else { continue };
+                let Some(path) = fixed_operation_path(&init.expr) else { continue };
+                *init.expr = syn::parse_quote!(self.operation_url(#path)?);
+                replaced += 1;
+            }
+        }
+    }
+    if replaced == 0 {
+        return Err("progenitor output has no `format!(\"{}/...\", self.baseurl)` URL to replace: check its generator".into());
+    }
+    Ok(())
+}
+
+/// The path of `format!("{}/fixed/path", self.baseurl,)`: a path without parameters.
+fn fixed_operation_path(expr: &syn::Expr) -> Option<String> {
+    let syn::Expr::Macro(call) = expr else { return None };
+    if !call.mac.path.is_ident("format") {
+        return None;
+    }
+    let args = call
+        .mac
+        .parse_body_with(syn::punctuated::Punctuated::<syn::Expr, syn::Token![,]>::parse_terminated)
+        .ok()?;
+    let mut args = args.iter();
+    let (Some(syn::Expr::Lit(format)), Some(base), None) = (args.next(), args.next(), args.next()) else {
+        return None;
+    };
+    let syn::Lit::Str(format) = &format.lit else { return None };
+    let path = format.value().strip_prefix("{}")?.to_string();
+    let is_base = quote::ToTokens::to_token_stream(base).to_string() == "self . baseurl";
+    (is_base && path.starts_with('/') && !path.contains(['{', '}'])).then_some(path)
 }
 
 /// When `ty` is a primitive integer or an Option of one: whether it is the Option.

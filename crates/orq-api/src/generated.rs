@@ -2268,7 +2268,7 @@ Arguments:
         limit: Option<::std::num::NonZeroU32>,
         starting_after: Option<&'a str>,
     ) -> Result<ResponseValue<types::DeploymentList>, Error<()>> {
-        let url = format!("{}/v2/deployments", self.baseurl,);
+        let url = self.operation_url("/v2/deployments")?;
         let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
         #[allow(unused_mut)]
         let mut request = self
@@ -2309,7 +2309,7 @@ Sends a `POST` request to `/v2/deployments/get_config`
         &'a self,
         body: &'a types::DeploymentRequest,
     ) -> Result<ResponseValue<types::DeploymentConfig>, Error<()>> {
-        let url = format!("{}/v2/deployments/get_config", self.baseurl,);
+        let url = self.operation_url("/v2/deployments/get_config")?;
         let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
         #[allow(unused_mut)]
         let mut request = self
@@ -2352,7 +2352,7 @@ Arguments:
         environment: Option<&'a str>,
         body: &'a types::DeploymentRequest,
     ) -> Result<ResponseValue<types::InvokeResponse>, Error<()>> {
-        let url = format!("{}/v2/deployments/invoke", self.baseurl,);
+        let url = self.operation_url("/v2/deployments/invoke")?;
         let mut header_map = ::reqwest::header::HeaderMap::with_capacity(3usize);
         if let Some(value) = contact_id {
             header_map.append("contactId", value.to_string().try_into()?);
@@ -2403,7 +2403,7 @@ Arguments:
         environment: Option<&'a str>,
         body: &'a types::DeploymentRequest,
     ) -> Result<ResponseValue<ByteStream>, Error<()>> {
-        let url = format!("{}/v2/deployments/stream", self.baseurl,);
+        let url = self.operation_url("/v2/deployments/stream")?;
         let mut header_map = ::reqwest::header::HeaderMap::with_capacity(3usize);
         if let Some(value) = contact_id {
             header_map.append("contactId", value.to_string().try_into()?);

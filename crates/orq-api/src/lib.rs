@@ -101,6 +101,17 @@ pub type ResponseMapper = std::sync::Arc<dyn Fn(reqwest::Response) -> reqwest::R
 /// client for calls that share settings; build another (cheap: the
 /// `reqwest::Client` inside is reference-counted) to give a call its own
 /// timeout, headers or response mapper.
+///
+/// Start from `RequestOptions::default()` and set the fields you need; the
+/// options also keep the client's base URL once parsed, so that no call parses
+/// it again.
+///
+/// ```
+/// let mut options = orq_api::RequestOptions::default();
+/// options.timeout = Some(std::time::Duration::from_secs(30));
+/// let client = orq_api::Client::new_with_client("https://my.orq.ai", reqwest::Client::new(), options);
+/// # let _ = client;
+/// ```
 #[derive(Clone, Default)]
 pub struct RequestOptions {
     /// Total time allowed for the request, its body included, overriding the
@@ -108,6 +119,8 @@ pub struct RequestOptions {
     pub timeout: Option<std::time::Duration>,
     /// Headers added to the request, replacing any of the same name.
     pub headers: reqwest::header::HeaderMap,
+    /// The client's base URL, parsed once, when first used.
+    base_url: ParsedBaseUrl,
     /// Replaces every response as soon as its headers arrive, before the
     /// generated code decodes (or rejects) it.
     pub map_response: Option<ResponseMapper>,
@@ -121,6 +134,44 @@ impl std::fmt::Debug for RequestOptions {
             .field("headers", &self.headers)
             .field("map_response", &self.map_response.as_ref().map(|_| "Fn"))
             .finish()
+    }
+}
+
+/// A base URL parsed once, kept with the text it was parsed from.
+#[derive(Clone, Default)]
+struct ParsedBaseUrl(std::sync::OnceLock<Option<(String, reqwest::Url)>>);
+
+impl Client {
+    /// The URL of the operation at `path` (such as `/v2/deployments/invoke`):
+    /// what parsing the base URL followed by `path` gives, made from the base
+    /// URL parsed once per client rather than from a string parsed on every
+    /// call. The generated operations call this (`cargo xtask codegen` puts
+    /// it in place of progenitor's `format!`).
+    // The error type of the generated operations, which call this with `?`.
+    #[allow(clippy::result_large_err)]
+    pub(crate) fn operation_url<E>(&self, path: &str) -> Result<reqwest::Url, Error<E>> {
+        let base = self.baseurl();
+        let parsed = self.inner().base_url.0.get_or_init(|| {
+            let url = reqwest::Url::parse(base).ok()?;
+            // Only a plain base joins by its path; anything else is parsed whole below.
+            let plain = !url.cannot_be_a_base() && url.query().is_none() && url.fragment().is_none();
+            plain.then(|| (base.to_string(), url))
+        });
+        match parsed {
+            // Another base URL than the one parsed (the options were shared): parse it whole.
+            Some((text, url)) if text == base => {
+                let mut joined = url.clone();
+                // A base written without a path has the path "/" once parsed, but adds none.
+                let prefix = if url.path() == "/" && !base.ends_with('/') { "" } else { url.path() };
+                joined.set_path(&format!("{prefix}{path}"));
+                Ok(joined)
+            }
+            _ => {
+                let text = format!("{base}{path}");
+                reqwest::Url::parse(&text)
+                    .map_err(|e| Error::InvalidRequest(format!("`{text}` is not a URL: {e}")))
+            }
+        }
     }
 }
 
@@ -150,5 +201,63 @@ impl progenitor_client::ClientHooks<RequestOptions> for Client {
             Some(map) => map(response),
             None => response,
         })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn client(base: &str, options: RequestOptions) -> Client {
+        Client::new_with_client(base, reqwest::Client::new(), options)
+    }
+
+    /// What progenitor's `format!` followed by reqwest's parse gave.
+    fn parsed_whole(base: &str, path: &str) -> String {
+        reqwest::Url::parse(&format!("{base}{path}")).unwrap().to_string()
+    }
+
+    #[test]
+    fn operation_urls_are_what_parsing_the_whole_string_gives() {
+        let bases = [
+            "https://my.orq.ai",
+            "https://my.orq.ai/",
+            "https://MY.orq.ai:443",
+            "http://127.0.0.1:8080",
+            "http://[::1]:8080/proxy",
+            "https://my.orq.ai/prefix",
+            "https://my.orq.ai/prefix/",
+            "https://my.orq.ai/a b/ü",
+            "https://my.orq.ai/prefix?region=eu",
+            "https://my.orq.ai/prefix#part",
+        ];
+        for base in bases {
+            let client = client(base, RequestOptions::default());
+            for path in ["/v2/deployments", "/v2/deployments/invoke"] {
+                // Twice: the first call parses the base, the second uses it.
+                for _ in 0..2 {
+                    let url = client.operation_url::<()>(path).unwrap();
+                    assert_eq!(url.to_string(), parsed_whole(base, path), "{base} + {path}");
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn options_shared_by_clients_of_other_base_urls_give_each_its_own() {
+        let first = client("https://one.example", RequestOptions::default());
+        first.operation_url::<()>("/v2/deployments").unwrap();
+        let second = client("https://two.example/x", first.inner().clone());
+        let url = second.operation_url::<()>("/v2/deployments").unwrap();
+        assert_eq!(url.as_str(), "https://two.example/x/v2/deployments");
+    }
+
+    #[test]
+    fn a_base_that_is_no_url_is_an_invalid_request() {
+        let client = client("not a url", RequestOptions::default());
+        let error = client.operation_url::<()>("/v2/deployments").unwrap_err();
+        assert!(
+            matches!(&error, Error::InvalidRequest(message) if message.contains("not a url/v2/deployments"))
+        );
     }
 }

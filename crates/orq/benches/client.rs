@@ -190,13 +190,15 @@ fn median(mut values: Vec<f64>) -> f64 {
 #[derive(Clone, Copy, PartialEq)]
 enum Caller {
     Raw,
+    RawParsedUrl,
     OrqApi,
     OrqApiTimed,
     Orq,
 }
 
-const CALLERS: [(Caller, &str); 4] = [
+const CALLERS: [(Caller, &str); 5] = [
     (Caller::Raw, "raw"),
+    (Caller::RawParsedUrl, "raw+url"),
     (Caller::OrqApi, "orq-api"),
     (Caller::OrqApiTimed, "+timeout"),
     (Caller::Orq, "orq"),
@@ -205,6 +207,8 @@ const CALLERS: [(Caller, &str); 4] = [
 struct Clients {
     http: reqwest::Client,
     url: String,
+    /// The invoke URL, parsed once.
+    invoke_url: reqwest::Url,
     request: DeploymentRequest,
     api: orq::orq_api::Client,
     /// The generated client with a request timeout, as `orq` always sets one.
@@ -212,24 +216,31 @@ struct Clients {
     orq: orq::Client,
 }
 
+/// The hand-written call to `$url`: reqwest and serde_json, nothing else.
+/// A macro rather than a function so that it adds no future of its own.
+macro_rules! raw_call {
+    ($clients:expr, $url:expr) => {{
+        let response = $clients
+            .http
+            .post($url)
+            .header(reqwest::header::AUTHORIZATION, "Bearer bench-key")
+            .header(reqwest::header::USER_AGENT, USER_AGENT)
+            .header(reqwest::header::ACCEPT, "application/json")
+            .json(&$clients.request)
+            .send()
+            .await
+            .expect("raw send");
+        assert!(response.status().is_success());
+        let body = response.bytes().await.expect("raw body");
+        serde_json::from_slice(&body).expect("raw decode")
+    }};
+}
+
 impl Clients {
     async fn call(&self, caller: Caller) -> InvokeResponse {
         match caller {
-            Caller::Raw => {
-                let response = self
-                    .http
-                    .post(format!("{}/v2/deployments/invoke", self.url))
-                    .header(reqwest::header::AUTHORIZATION, "Bearer bench-key")
-                    .header(reqwest::header::USER_AGENT, USER_AGENT)
-                    .header(reqwest::header::ACCEPT, "application/json")
-                    .json(&self.request)
-                    .send()
-                    .await
-                    .expect("raw send");
-                assert!(response.status().is_success());
-                let body = response.bytes().await.expect("raw body");
-                serde_json::from_slice(&body).expect("raw decode")
-            }
+            Caller::Raw => raw_call!(self, format!("{}/v2/deployments/invoke", self.url)),
+            Caller::RawParsedUrl => raw_call!(self, self.invoke_url.clone()),
             Caller::OrqApi => {
                 self.api.deployments_invoke(None, None, &self.request).await.expect("orq-api").into_inner()
             }
@@ -302,11 +313,11 @@ fn invoke_table(runtime: &tokio::runtime::Runtime, clients: &Clients, concurrenc
     }
 }
 
-/// `profile <raw|orq-api|+timeout|orq> <calls> <concurrency>`: one caller
+/// `profile <raw|raw+url|orq-api|+timeout|orq> <calls> <concurrency>`: one caller
 /// alone, for a profiler such as
 /// `valgrind --tool=callgrind target/release/deps/client-* profile orq 2000 32`.
 fn profile(args: &[String]) {
-    let usage = "profile <raw|orq-api|+timeout|orq> <calls> <concurrency>";
+    let usage = "profile <raw|raw+url|orq-api|+timeout|orq> <calls> <concurrency>";
     let [caller, calls, concurrency] = args else { panic!("usage: {usage}") };
     let caller = CALLERS.iter().find(|(_, name)| name == caller).expect(usage).0;
     let (calls, concurrency) = (calls.parse().expect(usage), concurrency.parse().expect(usage));
@@ -341,15 +352,17 @@ fn clients(url: &str) -> Clients {
     let mut headers = reqwest::header::HeaderMap::new();
     headers.insert(reqwest::header::AUTHORIZATION, "Bearer bench-key".parse().expect("header"));
     headers.insert(reqwest::header::USER_AGENT, USER_AGENT.parse().expect("header"));
-    let plain = orq::orq_api::RequestOptions { headers: headers.clone(), ..Default::default() };
+    let mut plain = orq::orq_api::RequestOptions::default();
+    plain.headers = headers;
+    let mut timed = plain.clone();
+    timed.timeout = Some(orq::DEFAULT_TIMEOUT);
     let api = orq::orq_api::Client::new_with_client(url, http.clone(), plain);
-    let timed =
-        orq::orq_api::RequestOptions { timeout: Some(orq::DEFAULT_TIMEOUT), headers, map_response: None };
     let api_timed = orq::orq_api::Client::new_with_client(url, http.clone(), timed);
     let mut request = DeploymentRequest::new("bot");
     // `orq` sends the operation's stream flag.
     request.stream = Some(false);
-    Clients { http, url: url.to_string(), request, api, api_timed, orq }
+    let invoke_url = reqwest::Url::parse(&format!("{url}/v2/deployments/invoke")).expect("invoke URL");
+    Clients { http, url: url.to_string(), invoke_url, request, api, api_timed, orq }
 }
 
 /// Sends one call with each caller to `/capture` and checks that the server

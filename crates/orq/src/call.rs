@@ -93,11 +93,9 @@ impl Inner {
             success: (!X::EVENT_STREAM).then_some(self.max_response_body_size),
             error: self.max_error_body_size,
         };
-        let options = orq_api::RequestOptions {
-            timeout: None,
-            headers,
-            map_response: Some(Arc::new(move |response| body::bounded(response, limits))),
-        };
+        let mut options = orq_api::RequestOptions::default();
+        options.headers = headers;
+        options.map_response = Some(Arc::new(move |response| body::bounded(response, limits)));
         orq_api::Client::new_with_client(base_url, self.http.clone(), options)
     }
 }
