@@ -103,7 +103,7 @@ pub type ResponseMapper = std::sync::Arc<dyn Fn(reqwest::Response) -> reqwest::R
 /// timeout, headers or response mapper.
 ///
 /// Start from `RequestOptions::default()` and set the fields you need; the
-/// options also keep the client's base URL once parsed, so that no call parses
+/// options also keep each operation's URL once parsed, so that no call parses
 /// it again.
 ///
 /// ```
@@ -119,8 +119,8 @@ pub struct RequestOptions {
     pub timeout: Option<std::time::Duration>,
     /// Headers added to the request, replacing any of the same name.
     pub headers: reqwest::header::HeaderMap,
-    /// The client's base URL, parsed once, when first used.
-    base_url: ParsedBaseUrl,
+    /// The operations' URLs, each parsed once, when first used.
+    operation_urls: OperationUrls,
     /// Replaces every response as soon as its headers arrive, before the
     /// generated code decodes (or rejects) it.
     pub map_response: Option<ResponseMapper>,
@@ -137,41 +137,44 @@ impl std::fmt::Debug for RequestOptions {
     }
 }
 
-/// A base URL parsed once, kept with the text it was parsed from.
-#[derive(Clone, Default)]
-struct ParsedBaseUrl(std::sync::OnceLock<Option<(String, reqwest::Url)>>);
+/// The operations' URLs by path, each parsed once. A clone starts empty: the
+/// options a client owns may be cloned for a client of another base URL.
+#[derive(Default)]
+struct OperationUrls(std::sync::RwLock<Vec<(&'static str, reqwest::Url)>>);
+
+impl Clone for OperationUrls {
+    fn clone(&self) -> Self {
+        OperationUrls::default()
+    }
+}
 
 impl Client {
-    /// The URL of the operation at `path` (such as `/v2/deployments/invoke`):
-    /// what parsing the base URL followed by `path` gives, made from the base
-    /// URL parsed once per client rather than from a string parsed on every
-    /// call. The generated operations call this (`cargo xtask codegen` puts
-    /// it in place of progenitor's `format!`).
+    /// The URL of the operation at `path` (such as `/v2/deployments/invoke`),
+    /// parsed from the base URL followed by `path` once per client rather than
+    /// on every call. The generated operations call this (`cargo xtask
+    /// codegen` puts it in place of progenitor's `format!`).
     // The error type of the generated operations, which call this with `?`.
     #[allow(clippy::result_large_err)]
-    pub(crate) fn operation_url<E>(&self, path: &str) -> Result<reqwest::Url, Error<E>> {
-        let base = self.baseurl();
-        let parsed = self.inner().base_url.0.get_or_init(|| {
-            let url = reqwest::Url::parse(base).ok()?;
-            // Only a plain base joins by its path; anything else is parsed whole below.
-            let plain = !url.cannot_be_a_base() && url.query().is_none() && url.fragment().is_none();
-            plain.then(|| (base.to_string(), url))
-        });
-        match parsed {
-            // Another base URL than the one parsed (the options were shared): parse it whole.
-            Some((text, url)) if text == base => {
-                let mut joined = url.clone();
-                // A base written without a path has the path "/" once parsed, but adds none.
-                let prefix = if url.path() == "/" && !base.ends_with('/') { "" } else { url.path() };
-                joined.set_path(&format!("{prefix}{path}"));
-                Ok(joined)
-            }
-            _ => {
-                let text = format!("{base}{path}");
-                reqwest::Url::parse(&text)
-                    .map_err(|e| Error::InvalidRequest(format!("`{text}` is not a URL: {e}")))
-            }
+    pub(crate) fn operation_url<E>(&self, path: &'static str) -> Result<reqwest::Url, Error<E>> {
+        use std::sync::PoisonError;
+        let urls = &self.inner().operation_urls.0;
+        let known = urls
+            .read()
+            .unwrap_or_else(PoisonError::into_inner)
+            .iter()
+            .find(|(at, _)| *at == path)
+            .map(|(_, url)| url.clone());
+        if let Some(url) = known {
+            return Ok(url);
         }
+        let text = format!("{}{path}", self.baseurl());
+        let url = reqwest::Url::parse(&text)
+            .map_err(|e| Error::InvalidRequest(format!("`{text}` is not a URL: {e}")))?;
+        let mut urls = urls.write().unwrap_or_else(PoisonError::into_inner);
+        if !urls.iter().any(|(at, _)| *at == path) {
+            urls.push((path, url.clone()));
+        }
+        Ok(url)
     }
 }
 
