@@ -34,6 +34,13 @@
 //! and setting. typify's type patches reach types but not enum variants, so this is a
 //! pass over the generated tokens, like the lenient integers. Response types stay
 //! exhaustive: users read them, and the mock server builds them.
+//!
+//! The client, unlike the mock helpers, is generated without the spec's error
+//! responses, so every error answer reaches `orq` whole (status, headers, body)
+//! and one decoder reads it. Two more passes over the client: the `api-version`
+//! header progenitor derives from `info.version` is dropped (no spec declares
+//! it), and each operation's URL comes from `Client::operation_url` (parsed once
+//! per client) instead of a `format!`ted string reqwest parses on every call.
 
 use std::path::Path;
 use std::process::ExitCode;
