@@ -784,16 +784,12 @@ fn lenient_integers(file: &mut syn::File) -> Result<(), String> {
 /// `info.version` is the spec's own revision.
 fn without_api_version_header(file: &mut syn::File) -> Result<(), String> {
     let mut removed = 0;
-    for item in &mut file.items {
-        let syn::Item::Impl(block) = item else { continue };
-        for member in &mut block.items {
-            let syn::ImplItem::Fn(function) = member else { continue };
-            let before = function.block.stmts.len();
-            function.block.stmts.retain(|statement| {
-                !quote::ToTokens::to_token_stream(statement).to_string().contains("\"api-version\"")
-            });
-            removed += before - function.block.stmts.len();
-        }
+    for function in methods(file) {
+        let before = function.block.stmts.len();
+        function.block.stmts.retain(|statement| {
+            !quote::ToTokens::to_token_stream(statement).to_string().contains("\"api-version\"")
+        });
+        removed += before - function.block.stmts.len();
     }
     if removed == 0 {
         return Err("progenitor output has no `api-version` header to remove: check its generator".into());
@@ -808,23 +804,31 @@ fn without_api_version_header(file: &mut syn::File) -> Result<(), String> {
 /// would keep it (ours have none).
 fn parsed_operation_urls(file: &mut syn::File) -> Result<(), String> {
     let mut replaced = 0;
-    for item in &mut file.items {
-        let syn::Item::Impl(block) = item else { continue };
-        for member in &mut block.items {
-            let syn::ImplItem::Fn(function) = member else { continue };
-            for statement in &mut function.block.stmts {
-                let syn::Stmt::Local(local) = statement else { continue };
-                let Some(init) = &mut local.init else { continue };
-                let Some(path) = fixed_operation_path(&init.expr) else { continue };
-                *init.expr = syn::parse_quote!(self.operation_url(#path)?);
-                replaced += 1;
-            }
+    for function in methods(file) {
+        for statement in &mut function.block.stmts {
+            let syn::Stmt::Local(local) = statement else { continue };
+            let Some(init) = &mut local.init else { continue };
+            let Some(path) = fixed_operation_path(&init.expr) else { continue };
+            *init.expr = syn::parse_quote!(self.operation_url(#path)?);
+            replaced += 1;
         }
     }
     if replaced == 0 {
         return Err("progenitor output has no `format!(\"{}/...\", self.baseurl)` URL to replace: check its generator".into());
     }
     Ok(())
+}
+
+/// Every method of every top-level `impl` block of `file` (the generated client's).
+fn methods(file: &mut syn::File) -> impl Iterator<Item = &mut syn::ImplItemFn> {
+    let blocks = file.items.iter_mut().filter_map(|item| match item {
+        syn::Item::Impl(block) => Some(block),
+        _ => None,
+    });
+    blocks.flat_map(|block| block.items.iter_mut()).filter_map(|member| match member {
+        syn::ImplItem::Fn(function) => Some(function),
+        _ => None,
+    })
 }
 
 /// The path of `format!("{}/fixed/path", self.baseurl,)`: a path without parameters.

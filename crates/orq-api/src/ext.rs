@@ -319,20 +319,6 @@ impl UserContentPart {
         UserContentPart::File { cache_control: None, file }
     }
 
-    /// Marks this part as a prompt-cache breakpoint. Audio parts cannot carry
-    /// one; they are returned unchanged.
-    pub fn with_cache_control(mut self, cache: CacheControl) -> Self {
-        if let Some(slot) = self.cache_control_mut() {
-            *slot = Some(cache);
-        }
-        self
-    }
-
-    /// Marks this part as a prompt-cache breakpoint of the default lifetime.
-    pub fn cached(self) -> Self {
-        self.with_cache_control(CacheControl::ephemeral())
-    }
-
     /// The cache breakpoint of this part, if it has one.
     pub fn cache_control(&self) -> Option<&CacheControl> {
         match self {
@@ -376,20 +362,6 @@ impl AssistantContentPart {
         AssistantContentPart::RedactedReasoning { data: data.into() }
     }
 
-    /// Marks this part as a prompt-cache breakpoint. Only text parts can carry
-    /// one; other parts are returned unchanged.
-    pub fn with_cache_control(mut self, cache: CacheControl) -> Self {
-        if let Some(slot) = self.cache_control_mut() {
-            *slot = Some(cache);
-        }
-        self
-    }
-
-    /// Marks this part as a prompt-cache breakpoint of the default lifetime.
-    pub fn cached(self) -> Self {
-        self.with_cache_control(CacheControl::ephemeral())
-    }
-
     /// The cache breakpoint of this part, if it has one.
     pub fn cache_control(&self) -> Option<&CacheControl> {
         match self {
@@ -405,6 +377,33 @@ impl AssistantContentPart {
         }
     }
 }
+
+/// `with_cache_control` and `cached` for a content part whose variants may or
+/// may not carry a cache breakpoint (`cache_control_mut` says where).
+macro_rules! cache_breakpoint_setters {
+    ($part:ty, $which:literal) => {
+        impl $part {
+            #[doc = concat!("Marks this part as a prompt-cache breakpoint. ", $which)]
+            pub fn with_cache_control(mut self, cache: CacheControl) -> Self {
+                if let Some(slot) = self.cache_control_mut() {
+                    *slot = Some(cache);
+                }
+                self
+            }
+
+            /// Marks this part as a prompt-cache breakpoint of the default lifetime.
+            pub fn cached(self) -> Self {
+                self.with_cache_control(CacheControl::ephemeral())
+            }
+        }
+    };
+}
+
+cache_breakpoint_setters!(UserContentPart, "Audio parts cannot carry one; they are returned unchanged.");
+cache_breakpoint_setters!(
+    AssistantContentPart,
+    "Only text parts can carry one; other parts are returned unchanged."
+);
 
 impl ImageUrl {
     /// An image from an `https:` URL or a `data:image/...;base64,` URI.

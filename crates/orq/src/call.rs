@@ -311,7 +311,7 @@ impl CallOptions {
             return Ok(());
         }
         let problems: Vec<String> = self.problems.iter().cloned().chain(more).collect();
-        if problems.is_empty() { Ok(()) } else { Err(Error::InvalidRequest(problems.join("; "))) }
+        Err(Error::InvalidRequest(problems.join("; ")))
     }
 }
 
