@@ -1,10 +1,13 @@
 //! What `ChunkStream` costs per event next to a hand-written SSE client.
 //!
 //! `cargo bench -p orq --bench stream` runs, in one process and in interleaved
-//! rounds, three consumers of the same server-sent-event body:
+//! rounds, four consumers of the same server-sent-event body:
 //! - `baseline`: a hand-written line splitter (memchr for `\n`, `data: ` lines
 //!   only) with `serde_json::from_str::<StreamChunk>` on each event, the least
 //!   any client must do;
+//! - `hand-Stream`: the same loop behind `Stream::poll_next`, consumed with
+//!   `StreamExt::next` like `ChunkStream`: what handing each chunk out through
+//!   a `Stream` costs by itself;
 //! - `ChunkStream`: this crate's stream, with the default idle timeout armed;
 //! - `sseer`: the `sseer` SSE parser with the same typed decode, the crate
 //!   `ChunkStream` would otherwise build on.
@@ -116,6 +119,53 @@ async fn baseline(mut body: Pieces) -> usize {
     panic!("no [DONE]")
 }
 
+/// The baseline's loop behind `Stream::poll_next`, consumed like `ChunkStream`:
+/// what handing each chunk out through a `Stream` costs on its own.
+struct HandStream {
+    body: Pieces,
+    buffer: Vec<u8>,
+    start: usize,
+}
+
+impl Stream for HandStream {
+    type Item = Result<StreamChunk, orq::Error>;
+    fn poll_next(
+        self: Pin<&mut Self>,
+        cx: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<Option<Self::Item>> {
+        let this = self.get_mut();
+        loop {
+            while let Some(newline) = memchr::memchr(b'\n', &this.buffer[this.start..]) {
+                let line = &this.buffer[this.start..this.start + newline];
+                this.start += newline + 1;
+                let Some(data) = line.strip_prefix(b"data: ") else { continue };
+                if data == b"[DONE]" {
+                    return std::task::Poll::Ready(None);
+                }
+                let data = std::str::from_utf8(data).expect("UTF-8");
+                let chunk: StreamChunk = serde_json::from_str(data).expect("valid chunk");
+                return std::task::Poll::Ready(Some(Ok(chunk)));
+            }
+            this.buffer.drain(..this.start);
+            this.start = 0;
+            match std::task::ready!(this.body.as_mut().poll_next(cx)) {
+                Some(piece) => this.buffer.extend_from_slice(&piece.expect("read")),
+                None => panic!("no [DONE]"),
+            }
+        }
+    }
+}
+
+async fn hand_stream(body: Pieces) -> usize {
+    let mut chunks = HandStream { body, buffer: Vec::new(), start: 0 };
+    let mut count = 0;
+    while let Some(chunk) = chunks.next().await {
+        std::hint::black_box(&chunk.expect("valid chunk"));
+        count += 1;
+    }
+    count
+}
+
 async fn chunk_stream(body: Pieces) -> usize {
     let mut chunks = ChunkStream::from_body(body, Some(orq::DEFAULT_STREAM_IDLE_TIMEOUT));
     let mut count = 0;
@@ -181,16 +231,22 @@ fn serve(body: Bytes) -> String {
 #[derive(Clone, Copy, PartialEq)]
 enum Consumer {
     Baseline,
+    HandStream,
     ChunkStream,
     Sseer,
 }
 
-const CONSUMERS: [(Consumer, &str); 3] =
-    [(Consumer::Baseline, "baseline"), (Consumer::ChunkStream, "ChunkStream"), (Consumer::Sseer, "sseer")];
+const CONSUMERS: [(Consumer, &str); 4] = [
+    (Consumer::Baseline, "baseline"),
+    (Consumer::HandStream, "hand-Stream"),
+    (Consumer::ChunkStream, "ChunkStream"),
+    (Consumer::Sseer, "sseer"),
+];
 
 async fn consume(consumer: Consumer, body: Pieces) -> usize {
     match consumer {
         Consumer::Baseline => baseline(body).await,
+        Consumer::HandStream => hand_stream(body).await,
         Consumer::ChunkStream => chunk_stream(body).await,
         Consumer::Sseer => sseer_typed(body).await,
     }
@@ -250,7 +306,7 @@ fn round(
 
 /// `profile <consumer> <event size> <memory|socket> <rounds>`: one consumer alone.
 fn profile(args: &[String]) {
-    let usage = "profile <baseline|ChunkStream|sseer> <event size> <memory|socket> <rounds>";
+    let usage = "profile <baseline|hand-Stream|ChunkStream|sseer> <event size> <memory|socket> <rounds>";
     let [consumer, size, source, rounds] = args else { panic!("usage: {usage}") };
     let consumer = CONSUMERS.iter().find(|(_, name)| name == consumer).expect(usage).0;
     let body = body(size.parse().expect(usage));
@@ -276,12 +332,14 @@ fn main() {
         let url = serve(body.bytes.clone());
         for socket in [false, true] {
             let mut samples: Vec<Vec<Sample>> = CONSUMERS.iter().map(|_| Vec::new()).collect();
-            for _ in 0..ROUNDS {
-                for (slot, (consumer, _)) in samples.iter_mut().zip(CONSUMERS) {
+            for n in 0..ROUNDS {
+                // Interleaved, and in a rotating order, so drift hits every consumer alike.
+                for i in 0..CONSUMERS.len() {
+                    let slot = (i + n) % CONSUMERS.len();
                     let wall = Instant::now();
                     let cpu = thread_cpu();
-                    round(&runtime, &http, consumer, &body, socket.then_some(url.as_str()));
-                    slot.push(Sample { cpu: thread_cpu() - cpu, wall: wall.elapsed() });
+                    round(&runtime, &http, CONSUMERS[slot].0, &body, socket.then_some(url.as_str()));
+                    samples[slot].push(Sample { cpu: thread_cpu() - cpu, wall: wall.elapsed() });
                 }
             }
             let title = if socket { "loopback socket" } else { "in memory, 16 KiB reads" };

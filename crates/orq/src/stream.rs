@@ -27,6 +27,7 @@ use bytes::Bytes;
 use futures::stream::FusedStream;
 use futures::{Stream, StreamExt};
 use orq_api::types::{Provider, Retrieval, StreamChunk, Telemetry, ToolCall, Usage};
+use serde::Deserialize;
 use serde_json::Value;
 use tokio::time::{Instant, Sleep};
 
@@ -236,9 +237,22 @@ impl Stream for ChunkStream {
         loop {
             match this.parser.next_event(&this.read, &mut this.pos) {
                 Ok(true) => {
-                    let index = this.parser.events;
-                    let item = match interpret(this.parser.error_event, this.parser.data(&this.read)) {
-                        Event::Chunk(data) => decode(data, index),
+                    let event = interpret(this.parser.error_event, this.parser.data(&this.read));
+                    // The usual event, a chunk with choices, is decoded straight into the
+                    // item returned: through `serde_json::from_str` and `decode` the
+                    // 400-byte chunk would be copied twice more.
+                    if let Event::Chunk(data) = event {
+                        let mut json = serde_json::Deserializer::from_str(data);
+                        if let Ok(chunk) = StreamChunk::deserialize(&mut json)
+                            && !chunk.choices.is_empty()
+                            && json.end().is_ok()
+                        {
+                            this.parser.clear_event();
+                            return Poll::Ready(Some(Ok(chunk)));
+                        }
+                    }
+                    let item = match event {
+                        Event::Chunk(data) => decode(data, this.parser.events),
                         Event::ServiceError(data) => Err(service_error(data)),
                         Event::Utf8(e) => Err(StreamError::Utf8(e).into()),
                         Event::Skip => {
@@ -255,7 +269,6 @@ impl Stream for ChunkStream {
                     if item.is_err() {
                         this.finish();
                     }
-                    // Returned as decoded: the chunk is not moved through another enum.
                     return Poll::Ready(Some(item));
                 }
                 Ok(false) => {}
@@ -614,9 +627,14 @@ enum Event<'a> {
 
 /// What one SSE event means, from whether it is named `error` and its data.
 fn interpret(named_error: bool, data: &[u8]) -> Event<'_> {
-    let data = match std::str::from_utf8(data) {
+    // SIMD validation (several times faster than `std`'s on a chunk);
+    // `std` again only to say where invalid data is invalid.
+    let data = match simdutf8::basic::from_utf8(data) {
         Ok(data) => data,
-        Err(e) => return Event::Utf8(e),
+        Err(_) => match std::str::from_utf8(data) {
+            Ok(data) => data,
+            Err(e) => return Event::Utf8(e),
+        },
     };
     if named_error {
         return Event::ServiceError(data);
@@ -634,7 +652,9 @@ fn interpret(named_error: bool, data: &[u8]) -> Event<'_> {
     Event::Chunk(data)
 }
 
-/// An event's data as a chunk, or as the error it carries or is.
+/// An event's data as a chunk, or as the error it carries or is. `poll_next`
+/// takes the usual chunk itself; this reads the rest (a chunk without choices,
+/// an error object, malformed data).
 fn decode(data: &str, index: usize) -> Result<StreamChunk, Error> {
     match serde_json::from_str::<StreamChunk>(data) {
         // A chunk with choices is a chunk, whatever else it carries.
@@ -754,6 +774,15 @@ mod tests {
         assert!(
             matches!(&got[..], [Err(Error::Stream(StreamError::Malformed { index: 0, path, .. }))] if path == "choices")
         );
+    }
+
+    #[tokio::test]
+    async fn invalid_utf8_inside_a_chunk_is_an_error_that_says_where() {
+        let body: &[u8] =
+            b"data: {\"choices\":[{\"index\":0,\"message\":{\"content\":\"ok \xc3\x28\"}}]}\n\n";
+        let got = items(stream_of(vec![body])).await;
+        let [Err(Error::Stream(StreamError::Utf8(e)))] = &got[..] else { panic!("{got:?}") };
+        assert_eq!(e.valid_up_to(), body.iter().position(|&b| b == 0xc3).unwrap() - "data: ".len());
     }
 
     #[tokio::test]
