@@ -37,10 +37,11 @@
 //!
 //! The client, unlike the mock helpers, is generated without the spec's error
 //! responses, so every error answer reaches `orq` whole (status, headers, body)
-//! and one decoder reads it. Two more passes over the client: the `api-version`
+//! and one decoder reads it. Three more passes over the client: the `api-version`
 //! header progenitor derives from `info.version` is dropped (no spec declares
-//! it), and each operation's URL comes from `Client::operation_url` (parsed once
-//! per client) instead of a `format!`ted string reqwest parses on every call.
+//! it), each operation's URL comes from `Client::operation_url` (parsed once
+//! per client) instead of a `format!`ted string reqwest parses on every call,
+//! and the map of header parameters starts empty instead of allocated.
 
 use std::path::Path;
 use std::process::ExitCode;
@@ -169,6 +170,7 @@ pub fn generate(spec_path: &Path) -> Result<Vec<(String, String)>, String> {
     lenient_integers(&mut parsed)?;
     without_api_version_header(&mut parsed)?;
     parsed_operation_urls(&mut parsed)?;
+    header_maps_allocated_on_use(&mut parsed)?;
     non_exhaustive_requests(&mut parsed, &requests)?;
     let client = quote::ToTokens::to_token_stream(&parsed);
     let enums = open_enums.iter().map(OpenEnum::tokens);
@@ -815,6 +817,32 @@ fn parsed_operation_urls(file: &mut syn::File) -> Result<(), String> {
     }
     if replaced == 0 {
         return Err("progenitor output has no `format!(\"{}/...\", self.baseurl)` URL to replace: check its generator".into());
+    }
+    Ok(())
+}
+
+/// Starts each operation's map of header parameters empty
+/// (`HeaderMap::new()`, which allocates on the first insert) instead of
+/// `HeaderMap::with_capacity(n)`, an allocation on every call for parameters
+/// that are almost never given.
+fn header_maps_allocated_on_use(file: &mut syn::File) -> Result<(), String> {
+    let mut replaced = 0;
+    for function in methods(file) {
+        for statement in &mut function.block.stmts {
+            let syn::Stmt::Local(local) = statement else { continue };
+            let Some(init) = &mut local.init else { continue };
+            let syn::Expr::Call(call) = &*init.expr else { continue };
+            let callee = quote::ToTokens::to_token_stream(&call.func).to_string().replace(' ', "");
+            if callee == "::reqwest::header::HeaderMap::with_capacity" {
+                *init.expr = syn::parse_quote!(::reqwest::header::HeaderMap::new());
+                replaced += 1;
+            }
+        }
+    }
+    if replaced == 0 {
+        return Err(
+            "progenitor output has no `HeaderMap::with_capacity` to replace: check its generator".into()
+        );
     }
     Ok(())
 }

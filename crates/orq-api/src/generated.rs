@@ -2269,7 +2269,7 @@ Arguments:
         starting_after: Option<&'a str>,
     ) -> Result<ResponseValue<types::DeploymentList>, Error<()>> {
         let url = self.operation_url("/v2/deployments")?;
-        let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
+        let mut header_map = ::reqwest::header::HeaderMap::new();
         #[allow(unused_mut)]
         let mut request = self
             .client
@@ -2310,7 +2310,7 @@ Sends a `POST` request to `/v2/deployments/get_config`
         body: &'a types::DeploymentRequest,
     ) -> Result<ResponseValue<types::DeploymentConfig>, Error<()>> {
         let url = self.operation_url("/v2/deployments/get_config")?;
-        let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
+        let mut header_map = ::reqwest::header::HeaderMap::new();
         #[allow(unused_mut)]
         let mut request = self
             .client
@@ -2353,7 +2353,7 @@ Arguments:
         body: &'a types::DeploymentRequest,
     ) -> Result<ResponseValue<types::InvokeResponse>, Error<()>> {
         let url = self.operation_url("/v2/deployments/invoke")?;
-        let mut header_map = ::reqwest::header::HeaderMap::with_capacity(3usize);
+        let mut header_map = ::reqwest::header::HeaderMap::new();
         if let Some(value) = contact_id {
             header_map.append("contactId", value.to_string().try_into()?);
         }
@@ -2404,7 +2404,7 @@ Arguments:
         body: &'a types::DeploymentRequest,
     ) -> Result<ResponseValue<ByteStream>, Error<()>> {
         let url = self.operation_url("/v2/deployments/stream")?;
-        let mut header_map = ::reqwest::header::HeaderMap::with_capacity(3usize);
+        let mut header_map = ::reqwest::header::HeaderMap::new();
         if let Some(value) = contact_id {
             header_map.append("contactId", value.to_string().try_into()?);
         }

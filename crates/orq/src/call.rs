@@ -108,6 +108,9 @@ impl Client {
     /// `send` sends one attempt with the generated client. `Ok(None)` means
     /// the service answered 204 No Content. `kind` says what may be resent
     /// (see [`retry::RETRY_TABLE`]); `expect` what a success carries.
+    ///
+    /// The answer comes back boxed: about 500 bytes, it would otherwise be
+    /// copied at each layer on the way up (timer, retry loop, builder).
     pub(crate) async fn execute<X, F, Fut>(
         &self,
         operation: &'static str,
@@ -115,7 +118,7 @@ impl Client {
         options: &CallOptions,
         _expect: X,
         send: F,
-    ) -> Result<Option<ResponseValue<X::Body>>, Error>
+    ) -> Result<Option<Box<ResponseValue<X::Body>>>, Error>
     where
         X: Expect,
         F: Fn(Arc<orq_api::Client>) -> Fut,
@@ -136,7 +139,7 @@ impl Client {
         };
         let span = tracing::info_span!("orq", operation);
         let (send, api) = (&send, &api);
-        let attempts = retry::run(policy, kind, |attempt| async move {
+        let attempt = |attempt| async move {
             let started = tracing::enabled!(tracing::Level::DEBUG).then(Instant::now);
             // The generated call is made inside this future, not moved
             // into it: futures this large cost a copy per move.
@@ -159,9 +162,15 @@ impl Client {
                 trace(attempt, started, &outcome);
             }
             outcome
-        });
-        // No span to enter on every poll when no subscriber wants it.
-        if span.is_disabled() { attempts.await } else { attempts.instrument(span).await }
+        };
+        // No span to enter on every poll when no subscriber wants it. The
+        // retry loop is made in place in each branch: a large future made
+        // before the `if` would be copied once more.
+        if span.is_disabled() {
+            retry::run(policy, kind, attempt).await
+        } else {
+            retry::run(policy, kind, attempt).instrument(span).await
+        }
     }
 
     /// The client's headers, then the call's; the contact id as a header.
@@ -180,11 +189,11 @@ impl Client {
 
 /// Logs one attempt's outcome at debug level, with the status and request id
 /// of the answer when there was one.
-fn trace<T>(attempt: u32, started: Instant, outcome: &Result<Option<ResponseValue<T>>, Failure>) {
+fn trace<T>(attempt: u32, started: Instant, outcome: &Result<Option<Box<ResponseValue<T>>>, Failure>) {
     let latency_ms = started.elapsed().as_millis() as u64;
     match outcome {
         Ok(value) => {
-            let status = value.as_ref().map_or(StatusCode::NO_CONTENT, ResponseValue::status).as_u16();
+            let status = value.as_ref().map_or(StatusCode::NO_CONTENT, |value| value.status()).as_u16();
             let request_id = value.as_ref().and_then(|value| error::request_id(value.headers()));
             tracing::debug!(attempt, status, request_id, latency_ms, "orq request succeeded")
         }
@@ -204,7 +213,7 @@ fn trace<T>(attempt: u32, started: Instant, outcome: &Result<Option<ResponseValu
 /// to be read (the generated code decodes successful answers only: see
 /// `xtask`'s codegen).
 enum Translated<T> {
-    Done(Result<Option<ResponseValue<T>>, Failure>),
+    Done(Result<Option<Box<ResponseValue<T>>>, Failure>),
     ErrorAnswer(reqwest::Response),
 }
 
@@ -216,7 +225,7 @@ fn translate<X: Expect>(
 ) -> Translated<X::Body> {
     use orq_api::Error as Gen;
     Translated::Done(match result {
-        Ok(value) => Ok(Some(value)),
+        Ok(value) => Ok(Some(Box::new(value))),
         Err(Gen::UnexpectedResponse(response)) if response.status() == StatusCode::NO_CONTENT => Ok(None),
         Err(Gen::UnexpectedResponse(response)) => return Translated::ErrorAnswer(response),
         // Not generated (no error answer is decoded), kept for completeness.

@@ -31,7 +31,6 @@ use crate::error::Error;
 use crate::request::{Identity, KnowledgeFilter, Thread};
 use crate::retry::Operation;
 use crate::stream::ChunkStream;
-use orq_api::ResponseValue;
 
 /// The context field the service reads the environment from.
 const ENVIRONMENTS: &str = "environments";
@@ -211,7 +210,7 @@ impl ListRequest<Client> {
                 api.deployments_list(before, limit, after).await
             })
             .await
-            .map(|page| page.map_or_else(empty_last_page, ResponseValue::into_inner))
+            .map(|page| page.map_or_else(empty_last_page, |page| page.into_inner()))
     }
 
     /// Every deployment from this request's position on, following
@@ -557,7 +556,7 @@ impl DeploymentCall<GetConfig> {
                     api.deployments_get_config(body).await
                 })
                 .await
-                .map(|value| value.map(ResponseValue::into_inner))
+                .map(|value| value.map(|value| value.into_inner()))
         }
     }
 }
@@ -575,7 +574,7 @@ impl DeploymentCall<Invoke> {
                     api.deployments_invoke(None, None, body).await
                 })
                 .await
-                .map(|value| value.map(ResponseValue::into_inner))
+                .map(|value| value.map(|value| value.into_inner()))
         }
     }
 }
