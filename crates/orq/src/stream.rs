@@ -388,7 +388,7 @@ impl Parser {
     /// (`true`) or the read is used up (`false`).
     fn next_event(&mut self, read: &[u8], pos: &mut usize) -> Result<bool, StreamError> {
         if let Some((data, end)) = self.whole_data_event(read, *pos) {
-            self.check_size(end - *pos)?;
+            self.check_size(data.end - *pos)?;
             self.at_start = false;
             self.data = Data::InRead(data.start, data.end);
             *pos = end;
@@ -916,6 +916,27 @@ mod tests {
         );
         let text = got[0].as_ref().unwrap_err().to_string();
         assert!(text.contains("1048576 bytes") && text.contains("max_event_size"), "{text}");
+    }
+
+    #[tokio::test]
+    async fn a_one_line_event_read_whole_is_held_to_the_limit_too() {
+        // 100 bytes of line, whole in one read with its blank line.
+        let event = format!("data: {}\n\n", chunk(&"x".repeat(100 - 6 - chunk("").len())));
+        assert_eq!(event.len(), 102);
+        let body = |limit| {
+            let pieces = futures::stream::iter([Ok::<_, std::io::Error>(Bytes::from(event.clone()))]);
+            ChunkStream::from_body(pieces, None).max_event_size(limit)
+        };
+        let got = items(body(99)).await;
+        assert!(
+            matches!(&got[..], [Err(Error::Stream(StreamError::EventTooLarge { limit: 99 }))]),
+            "{got:?}"
+        );
+        let got = items(body(100)).await;
+        assert!(
+            matches!(&got[..], [Ok(_), Err(Error::Stream(StreamError::Truncated { events: 1 }))]),
+            "{got:?}"
+        );
     }
 
     #[tokio::test]
