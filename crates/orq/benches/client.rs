@@ -75,10 +75,7 @@ fn serve() -> Server {
             let capture = capture.clone();
             std::thread::Builder::new()
                 .stack_size(64 * 1024)
-                .spawn(move || {
-                    pin_to_cpu(1);
-                    answer(connection, &capture)
-                })
+                .spawn(move || answer(connection, &capture))
                 .expect("server thread");
         }
     });
@@ -387,23 +384,22 @@ fn check_same_request(runtime: &tokio::runtime::Runtime, server: &Server) {
     );
 }
 
-/// Pins the calling thread to `cpu`, when the machine has more than one: the
-/// client and the server then never take turns on one core, which at
-/// concurrency 1 cost more than the calls themselves and moved from run to run.
-fn pin_to_cpu(cpu: usize) {
-    if std::thread::available_parallelism().map_or(true, |n| n.get() < 2) {
-        return;
-    }
+/// Keeps the whole bench on one core: the threads made later inherit it.
+/// With the client and the server on two cores, the client's thread paid for
+/// waking across cores, which in this VM cost more than a call at concurrency
+/// 1 (54–70 µs of CPU per call instead of 17–18 µs) and moved the ratios by
+/// a few hundredths from run to run.
+fn stay_on_one_core() {
     // SAFETY: a zeroed cpu_set_t is a valid empty set; CPU_SET writes within it.
     unsafe {
         let mut set: libc::cpu_set_t = std::mem::zeroed();
-        libc::CPU_SET(cpu, &mut set);
+        libc::CPU_SET(0, &mut set);
         libc::sched_setaffinity(0, std::mem::size_of::<libc::cpu_set_t>(), &set);
     }
 }
 
 fn main() {
-    pin_to_cpu(0);
+    stay_on_one_core();
     // `cargo bench` passes `--bench`.
     let args: Vec<String> = std::env::args().skip(1).filter(|a| a != "--bench").collect();
     if args.first().map(String::as_str) == Some("profile") {
