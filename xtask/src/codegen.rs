@@ -805,20 +805,10 @@ fn without_api_version_header(file: &mut syn::File) -> Result<(), String> {
 /// `let url = format!("{}/path", self.baseurl,);`; paths with parameters
 /// would keep it (ours have none).
 fn parsed_operation_urls(file: &mut syn::File) -> Result<(), String> {
-    let mut replaced = 0;
-    for function in methods(file) {
-        for statement in &mut function.block.stmts {
-            let syn::Stmt::Local(local) = statement else { continue };
-            let Some(init) = &mut local.init else { continue };
-            let Some(path) = fixed_operation_path(&init.expr) else { continue };
-            *init.expr = syn::parse_quote!(self.operation_url(#path)?);
-            replaced += 1;
-        }
-    }
-    if replaced == 0 {
-        return Err("progenitor output has no `format!(\"{}/...\", self.baseurl)` URL to replace: check its generator".into());
-    }
-    Ok(())
+    replace_let_values(file, "`format!(\"{}/...\", self.baseurl)` URL", |value| {
+        let path = fixed_operation_path(value)?;
+        Some(syn::parse_quote!(self.operation_url(#path)?))
+    })
 }
 
 /// Starts each operation's map of header parameters empty
@@ -826,23 +816,33 @@ fn parsed_operation_urls(file: &mut syn::File) -> Result<(), String> {
 /// `HeaderMap::with_capacity(n)`, an allocation on every call for parameters
 /// that are almost never given.
 fn header_maps_allocated_on_use(file: &mut syn::File) -> Result<(), String> {
+    replace_let_values(file, "`HeaderMap::with_capacity`", |value| {
+        let syn::Expr::Call(call) = value else { return None };
+        let callee = quote::ToTokens::to_token_stream(&call.func).to_string().replace(' ', "");
+        (callee == "::reqwest::header::HeaderMap::with_capacity")
+            .then(|| syn::parse_quote!(::reqwest::header::HeaderMap::new()))
+    })
+}
+
+/// Replaces the value of each `let` at the top level of the generated
+/// client's methods for which `replacement` gives one. Finding none means
+/// progenitor no longer writes `what`: an error, so the pass is not silently lost.
+fn replace_let_values(
+    file: &mut syn::File,
+    what: &str,
+    mut replacement: impl FnMut(&syn::Expr) -> Option<syn::Expr>,
+) -> Result<(), String> {
     let mut replaced = 0;
-    for function in methods(file) {
-        for statement in &mut function.block.stmts {
-            let syn::Stmt::Local(local) = statement else { continue };
-            let Some(init) = &mut local.init else { continue };
-            let syn::Expr::Call(call) = &*init.expr else { continue };
-            let callee = quote::ToTokens::to_token_stream(&call.func).to_string().replace(' ', "");
-            if callee == "::reqwest::header::HeaderMap::with_capacity" {
-                *init.expr = syn::parse_quote!(::reqwest::header::HeaderMap::new());
-                replaced += 1;
-            }
+    let statements = methods(file).flat_map(|function| function.block.stmts.iter_mut());
+    for statement in statements {
+        let syn::Stmt::Local(syn::Local { init: Some(init), .. }) = statement else { continue };
+        if let Some(value) = replacement(&init.expr) {
+            *init.expr = value;
+            replaced += 1;
         }
     }
     if replaced == 0 {
-        return Err(
-            "progenitor output has no `HeaderMap::with_capacity` to replace: check its generator".into()
-        );
+        return Err(format!("progenitor output has no {what} to replace: check its generator"));
     }
     Ok(())
 }
