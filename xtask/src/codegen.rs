@@ -351,9 +351,24 @@ impl OpenEnum {
                 }
             }
 
+            // Read as a borrowed `str` when the format allows: a known value
+            // then costs no allocation, only `Other` keeps a `String`.
             impl<'de> ::serde::Deserialize<'de> for #name {
                 fn deserialize<D: ::serde::Deserializer<'de>>(deserializer: D) -> ::std::result::Result<Self, D::Error> {
-                    ::std::string::String::deserialize(deserializer).map(Self::from)
+                    struct Visitor;
+                    impl<'de> ::serde::de::Visitor<'de> for Visitor {
+                        type Value = #name;
+                        fn expecting(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
+                            f.write_str("a string")
+                        }
+                        fn visit_str<E: ::serde::de::Error>(self, value: &str) -> ::std::result::Result<#name, E> {
+                            Ok(#name::from(value))
+                        }
+                        fn visit_string<E: ::serde::de::Error>(self, value: ::std::string::String) -> ::std::result::Result<#name, E> {
+                            Ok(#name::from(value))
+                        }
+                    }
+                    deserializer.deserialize_str(Visitor)
                 }
             }
 

@@ -22,7 +22,7 @@ use orq_api::types::{
     ToolCallsMessage, ToolContentPart, ToolType, UserContentPart,
 };
 use orq_api::{Client, RequestOptions};
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use serde::de::DeserializeOwned;
 use serde_json::{Map, Value, json};
 
@@ -1034,6 +1034,19 @@ fn error_body_decodes() {
 }
 
 // ---------------------------------------------- 2. unknown enum values (open)
+
+#[test]
+fn open_enums_read_the_same_from_every_kind_of_input() {
+    // Escaped text (decoded through serde_json's scratch buffer), a `Value`
+    // (borrowed or owned), and bytes all give the same variant.
+    assert_eq!(serde_json::from_str::<Role>(r#""assist\u0061nt""#).unwrap(), Role::Assistant);
+    assert_eq!(serde_json::from_str::<Role>(r#""new\u0020role""#).unwrap(), Role::Other("new role".into()));
+    assert_eq!(serde_json::from_slice::<Provider>(br#""openai""#).unwrap(), Provider::Openai);
+    assert_eq!(Role::deserialize(&json!("system")).unwrap(), Role::System);
+    assert_eq!(serde_json::from_value::<Role>(json!("critic")).unwrap(), Role::Other("critic".into()));
+    let err = decode_err::<Role>(&json!(7));
+    assert!(err.contains("invalid type: integer `7`, expected a string"), "{err}");
+}
 
 #[test]
 fn open_enums_decode_unknown_values_into_other() {
