@@ -649,8 +649,8 @@ enum Event<'a> {
 
 /// What one SSE event means, from whether it is named `error` and its data.
 fn interpret(named_error: bool, data: &[u8]) -> Event<'_> {
-    // SIMD validation (several times faster than `std`'s on a chunk);
-    // `std` again only to say where invalid data is invalid.
+    // SIMD validation: half the work of `std`'s on a 339-byte chunk, far
+    // less on larger ones. `std` again only to say where invalid data is invalid.
     let data = match simdutf8::basic::from_utf8(data) {
         Ok(data) => data,
         Err(_) => match std::str::from_utf8(data) {
