@@ -22,8 +22,8 @@ use orq_api::types::{
     ToolCallsMessage, ToolContentPart, ToolType, UserContentPart,
 };
 use orq_api::{Client, RequestOptions};
-use serde::{Deserialize, Serialize};
 use serde::de::DeserializeOwned;
+use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value, json};
 
 // ------------------------------------------------------------------ helpers
