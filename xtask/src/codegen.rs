@@ -9,7 +9,8 @@
 //! Open enums: a component schema with `x-orq-open: true` and an `enum` becomes a flat
 //! Rust enum with one variant per listed value and an `Other(String)` catch-all, so a
 //! value the service adds later decodes instead of failing. typify would make such
-//! enums closed, so we emit them ourselves and tell typify to use ours instead.
+//! enums closed, so we emit them ourselves and tell typify to use ours instead. They
+//! decode from a borrowed `str` (one shared visitor), so a known value allocates nothing.
 //!
 //! Open unions: a component schema with `x-orq-open: true` and a `oneOf` becomes a Rust
 //! enum with one variant per branch and an `Other(serde_json::Value)` catch-all that
@@ -182,6 +183,26 @@ pub fn generate(spec_path: &Path) -> Result<Vec<(String, String)>, String> {
         /// Response-side enums that keep values this version does not know.
         pub mod open_enums {
             #(#enums)*
+
+            /// Reads an open enum as a borrowed `str` when the format allows:
+            /// a known value then costs no allocation, only `Other` keeps a `String`.
+            struct OpenEnumVisitor<T>(::std::marker::PhantomData<T>);
+
+            impl<'de, T> ::serde::de::Visitor<'de> for OpenEnumVisitor<T>
+            where
+                T: for<'a> ::std::convert::From<&'a str> + ::std::convert::From<::std::string::String>,
+            {
+                type Value = T;
+                fn expecting(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
+                    f.write_str("a string")
+                }
+                fn visit_str<E: ::serde::de::Error>(self, value: &str) -> ::std::result::Result<T, E> {
+                    Ok(T::from(value))
+                }
+                fn visit_string<E: ::serde::de::Error>(self, value: ::std::string::String) -> ::std::result::Result<T, E> {
+                    Ok(T::from(value))
+                }
+            }
         }
 
         /// Response-side unions that keep variants this version does not know.
@@ -351,24 +372,9 @@ impl OpenEnum {
                 }
             }
 
-            // Read as a borrowed `str` when the format allows: a known value
-            // then costs no allocation, only `Other` keeps a `String`.
             impl<'de> ::serde::Deserialize<'de> for #name {
                 fn deserialize<D: ::serde::Deserializer<'de>>(deserializer: D) -> ::std::result::Result<Self, D::Error> {
-                    struct Visitor;
-                    impl<'de> ::serde::de::Visitor<'de> for Visitor {
-                        type Value = #name;
-                        fn expecting(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
-                            f.write_str("a string")
-                        }
-                        fn visit_str<E: ::serde::de::Error>(self, value: &str) -> ::std::result::Result<#name, E> {
-                            Ok(#name::from(value))
-                        }
-                        fn visit_string<E: ::serde::de::Error>(self, value: ::std::string::String) -> ::std::result::Result<#name, E> {
-                            Ok(#name::from(value))
-                        }
-                    }
-                    deserializer.deserialize_str(Visitor)
+                    deserializer.deserialize_str(OpenEnumVisitor(::std::marker::PhantomData))
                 }
             }
 

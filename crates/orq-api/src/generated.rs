@@ -2509,29 +2509,7 @@ Values this version does not know arrive as [`CacheControlType::Other`].*/
         fn deserialize<D: ::serde::Deserializer<'de>>(
             deserializer: D,
         ) -> ::std::result::Result<Self, D::Error> {
-            struct Visitor;
-            impl<'de> ::serde::de::Visitor<'de> for Visitor {
-                type Value = CacheControlType;
-                fn expecting(
-                    &self,
-                    f: &mut ::std::fmt::Formatter<'_>,
-                ) -> ::std::fmt::Result {
-                    f.write_str("a string")
-                }
-                fn visit_str<E: ::serde::de::Error>(
-                    self,
-                    value: &str,
-                ) -> ::std::result::Result<CacheControlType, E> {
-                    Ok(CacheControlType::from(value))
-                }
-                fn visit_string<E: ::serde::de::Error>(
-                    self,
-                    value: ::std::string::String,
-                ) -> ::std::result::Result<CacheControlType, E> {
-                    Ok(CacheControlType::from(value))
-                }
-            }
-            deserializer.deserialize_str(Visitor)
+            deserializer.deserialize_str(OpenEnumVisitor(::std::marker::PhantomData))
         }
     }
 
@@ -2621,29 +2599,7 @@ Values this version does not know arrive as [`CacheTtl::Other`].*/
         fn deserialize<D: ::serde::Deserializer<'de>>(
             deserializer: D,
         ) -> ::std::result::Result<Self, D::Error> {
-            struct Visitor;
-            impl<'de> ::serde::de::Visitor<'de> for Visitor {
-                type Value = CacheTtl;
-                fn expecting(
-                    &self,
-                    f: &mut ::std::fmt::Formatter<'_>,
-                ) -> ::std::fmt::Result {
-                    f.write_str("a string")
-                }
-                fn visit_str<E: ::serde::de::Error>(
-                    self,
-                    value: &str,
-                ) -> ::std::result::Result<CacheTtl, E> {
-                    Ok(CacheTtl::from(value))
-                }
-                fn visit_string<E: ::serde::de::Error>(
-                    self,
-                    value: ::std::string::String,
-                ) -> ::std::result::Result<CacheTtl, E> {
-                    Ok(CacheTtl::from(value))
-                }
-            }
-            deserializer.deserialize_str(Visitor)
+            deserializer.deserialize_str(OpenEnumVisitor(::std::marker::PhantomData))
         }
     }
 
@@ -2733,29 +2689,7 @@ Values this version does not know arrive as [`EncodingFormat::Other`].*/
         fn deserialize<D: ::serde::Deserializer<'de>>(
             deserializer: D,
         ) -> ::std::result::Result<Self, D::Error> {
-            struct Visitor;
-            impl<'de> ::serde::de::Visitor<'de> for Visitor {
-                type Value = EncodingFormat;
-                fn expecting(
-                    &self,
-                    f: &mut ::std::fmt::Formatter<'_>,
-                ) -> ::std::fmt::Result {
-                    f.write_str("a string")
-                }
-                fn visit_str<E: ::serde::de::Error>(
-                    self,
-                    value: &str,
-                ) -> ::std::result::Result<EncodingFormat, E> {
-                    Ok(EncodingFormat::from(value))
-                }
-                fn visit_string<E: ::serde::de::Error>(
-                    self,
-                    value: ::std::string::String,
-                ) -> ::std::result::Result<EncodingFormat, E> {
-                    Ok(EncodingFormat::from(value))
-                }
-            }
-            deserializer.deserialize_str(Visitor)
+            deserializer.deserialize_str(OpenEnumVisitor(::std::marker::PhantomData))
         }
     }
 
@@ -2860,29 +2794,7 @@ Values this version does not know arrive as [`GenerationObject::Other`].*/
         fn deserialize<D: ::serde::Deserializer<'de>>(
             deserializer: D,
         ) -> ::std::result::Result<Self, D::Error> {
-            struct Visitor;
-            impl<'de> ::serde::de::Visitor<'de> for Visitor {
-                type Value = GenerationObject;
-                fn expecting(
-                    &self,
-                    f: &mut ::std::fmt::Formatter<'_>,
-                ) -> ::std::fmt::Result {
-                    f.write_str("a string")
-                }
-                fn visit_str<E: ::serde::de::Error>(
-                    self,
-                    value: &str,
-                ) -> ::std::result::Result<GenerationObject, E> {
-                    Ok(GenerationObject::from(value))
-                }
-                fn visit_string<E: ::serde::de::Error>(
-                    self,
-                    value: ::std::string::String,
-                ) -> ::std::result::Result<GenerationObject, E> {
-                    Ok(GenerationObject::from(value))
-                }
-            }
-            deserializer.deserialize_str(Visitor)
+            deserializer.deserialize_str(OpenEnumVisitor(::std::marker::PhantomData))
         }
     }
 
@@ -2975,29 +2887,7 @@ Values this version does not know arrive as [`ImageQuality::Other`].*/
         fn deserialize<D: ::serde::Deserializer<'de>>(
             deserializer: D,
         ) -> ::std::result::Result<Self, D::Error> {
-            struct Visitor;
-            impl<'de> ::serde::de::Visitor<'de> for Visitor {
-                type Value = ImageQuality;
-                fn expecting(
-                    &self,
-                    f: &mut ::std::fmt::Formatter<'_>,
-                ) -> ::std::fmt::Result {
-                    f.write_str("a string")
-                }
-                fn visit_str<E: ::serde::de::Error>(
-                    self,
-                    value: &str,
-                ) -> ::std::result::Result<ImageQuality, E> {
-                    Ok(ImageQuality::from(value))
-                }
-                fn visit_string<E: ::serde::de::Error>(
-                    self,
-                    value: ::std::string::String,
-                ) -> ::std::result::Result<ImageQuality, E> {
-                    Ok(ImageQuality::from(value))
-                }
-            }
-            deserializer.deserialize_str(Visitor)
+            deserializer.deserialize_str(OpenEnumVisitor(::std::marker::PhantomData))
         }
     }
 
@@ -3085,29 +2975,7 @@ Values this version does not know arrive as [`ListObject::Other`].*/
         fn deserialize<D: ::serde::Deserializer<'de>>(
             deserializer: D,
         ) -> ::std::result::Result<Self, D::Error> {
-            struct Visitor;
-            impl<'de> ::serde::de::Visitor<'de> for Visitor {
-                type Value = ListObject;
-                fn expecting(
-                    &self,
-                    f: &mut ::std::fmt::Formatter<'_>,
-                ) -> ::std::fmt::Result {
-                    f.write_str("a string")
-                }
-                fn visit_str<E: ::serde::de::Error>(
-                    self,
-                    value: &str,
-                ) -> ::std::result::Result<ListObject, E> {
-                    Ok(ListObject::from(value))
-                }
-                fn visit_string<E: ::serde::de::Error>(
-                    self,
-                    value: ::std::string::String,
-                ) -> ::std::result::Result<ListObject, E> {
-                    Ok(ListObject::from(value))
-                }
-            }
-            deserializer.deserialize_str(Visitor)
+            deserializer.deserialize_str(OpenEnumVisitor(::std::marker::PhantomData))
         }
     }
 
@@ -3201,29 +3069,7 @@ Values this version does not know arrive as [`MessageKind::Other`].*/
         fn deserialize<D: ::serde::Deserializer<'de>>(
             deserializer: D,
         ) -> ::std::result::Result<Self, D::Error> {
-            struct Visitor;
-            impl<'de> ::serde::de::Visitor<'de> for Visitor {
-                type Value = MessageKind;
-                fn expecting(
-                    &self,
-                    f: &mut ::std::fmt::Formatter<'_>,
-                ) -> ::std::fmt::Result {
-                    f.write_str("a string")
-                }
-                fn visit_str<E: ::serde::de::Error>(
-                    self,
-                    value: &str,
-                ) -> ::std::result::Result<MessageKind, E> {
-                    Ok(MessageKind::from(value))
-                }
-                fn visit_string<E: ::serde::de::Error>(
-                    self,
-                    value: ::std::string::String,
-                ) -> ::std::result::Result<MessageKind, E> {
-                    Ok(MessageKind::from(value))
-                }
-            }
-            deserializer.deserialize_str(Visitor)
+            deserializer.deserialize_str(OpenEnumVisitor(::std::marker::PhantomData))
         }
     }
 
@@ -3363,29 +3209,7 @@ Values this version does not know arrive as [`ModelType::Other`].*/
         fn deserialize<D: ::serde::Deserializer<'de>>(
             deserializer: D,
         ) -> ::std::result::Result<Self, D::Error> {
-            struct Visitor;
-            impl<'de> ::serde::de::Visitor<'de> for Visitor {
-                type Value = ModelType;
-                fn expecting(
-                    &self,
-                    f: &mut ::std::fmt::Formatter<'_>,
-                ) -> ::std::fmt::Result {
-                    f.write_str("a string")
-                }
-                fn visit_str<E: ::serde::de::Error>(
-                    self,
-                    value: &str,
-                ) -> ::std::result::Result<ModelType, E> {
-                    Ok(ModelType::from(value))
-                }
-                fn visit_string<E: ::serde::de::Error>(
-                    self,
-                    value: ::std::string::String,
-                ) -> ::std::result::Result<ModelType, E> {
-                    Ok(ModelType::from(value))
-                }
-            }
-            deserializer.deserialize_str(Visitor)
+            deserializer.deserialize_str(OpenEnumVisitor(::std::marker::PhantomData))
         }
     }
 
@@ -3492,29 +3316,7 @@ Values this version does not know arrive as [`OutputFormat::Other`].*/
         fn deserialize<D: ::serde::Deserializer<'de>>(
             deserializer: D,
         ) -> ::std::result::Result<Self, D::Error> {
-            struct Visitor;
-            impl<'de> ::serde::de::Visitor<'de> for Visitor {
-                type Value = OutputFormat;
-                fn expecting(
-                    &self,
-                    f: &mut ::std::fmt::Formatter<'_>,
-                ) -> ::std::fmt::Result {
-                    f.write_str("a string")
-                }
-                fn visit_str<E: ::serde::de::Error>(
-                    self,
-                    value: &str,
-                ) -> ::std::result::Result<OutputFormat, E> {
-                    Ok(OutputFormat::from(value))
-                }
-                fn visit_string<E: ::serde::de::Error>(
-                    self,
-                    value: ::std::string::String,
-                ) -> ::std::result::Result<OutputFormat, E> {
-                    Ok(OutputFormat::from(value))
-                }
-            }
-            deserializer.deserialize_str(Visitor)
+            deserializer.deserialize_str(OpenEnumVisitor(::std::marker::PhantomData))
         }
     }
 
@@ -3603,29 +3405,7 @@ Values this version does not know arrive as [`ParametersType::Other`].*/
         fn deserialize<D: ::serde::Deserializer<'de>>(
             deserializer: D,
         ) -> ::std::result::Result<Self, D::Error> {
-            struct Visitor;
-            impl<'de> ::serde::de::Visitor<'de> for Visitor {
-                type Value = ParametersType;
-                fn expecting(
-                    &self,
-                    f: &mut ::std::fmt::Formatter<'_>,
-                ) -> ::std::fmt::Result {
-                    f.write_str("a string")
-                }
-                fn visit_str<E: ::serde::de::Error>(
-                    self,
-                    value: &str,
-                ) -> ::std::result::Result<ParametersType, E> {
-                    Ok(ParametersType::from(value))
-                }
-                fn visit_string<E: ::serde::de::Error>(
-                    self,
-                    value: ::std::string::String,
-                ) -> ::std::result::Result<ParametersType, E> {
-                    Ok(ParametersType::from(value))
-                }
-            }
-            deserializer.deserialize_str(Visitor)
+            deserializer.deserialize_str(OpenEnumVisitor(::std::marker::PhantomData))
         }
     }
 
@@ -3715,29 +3495,7 @@ Values this version does not know arrive as [`PhotoRealVersion::Other`].*/
         fn deserialize<D: ::serde::Deserializer<'de>>(
             deserializer: D,
         ) -> ::std::result::Result<Self, D::Error> {
-            struct Visitor;
-            impl<'de> ::serde::de::Visitor<'de> for Visitor {
-                type Value = PhotoRealVersion;
-                fn expecting(
-                    &self,
-                    f: &mut ::std::fmt::Formatter<'_>,
-                ) -> ::std::fmt::Result {
-                    f.write_str("a string")
-                }
-                fn visit_str<E: ::serde::de::Error>(
-                    self,
-                    value: &str,
-                ) -> ::std::result::Result<PhotoRealVersion, E> {
-                    Ok(PhotoRealVersion::from(value))
-                }
-                fn visit_string<E: ::serde::de::Error>(
-                    self,
-                    value: ::std::string::String,
-                ) -> ::std::result::Result<PhotoRealVersion, E> {
-                    Ok(PhotoRealVersion::from(value))
-                }
-            }
-            deserializer.deserialize_str(Visitor)
+            deserializer.deserialize_str(OpenEnumVisitor(::std::marker::PhantomData))
         }
     }
 
@@ -4030,29 +3788,7 @@ Values this version does not know arrive as [`Provider::Other`].*/
         fn deserialize<D: ::serde::Deserializer<'de>>(
             deserializer: D,
         ) -> ::std::result::Result<Self, D::Error> {
-            struct Visitor;
-            impl<'de> ::serde::de::Visitor<'de> for Visitor {
-                type Value = Provider;
-                fn expecting(
-                    &self,
-                    f: &mut ::std::fmt::Formatter<'_>,
-                ) -> ::std::fmt::Result {
-                    f.write_str("a string")
-                }
-                fn visit_str<E: ::serde::de::Error>(
-                    self,
-                    value: &str,
-                ) -> ::std::result::Result<Provider, E> {
-                    Ok(Provider::from(value))
-                }
-                fn visit_string<E: ::serde::de::Error>(
-                    self,
-                    value: ::std::string::String,
-                ) -> ::std::result::Result<Provider, E> {
-                    Ok(Provider::from(value))
-                }
-            }
-            deserializer.deserialize_str(Visitor)
+            deserializer.deserialize_str(OpenEnumVisitor(::std::marker::PhantomData))
         }
     }
 
@@ -4184,29 +3920,7 @@ Values this version does not know arrive as [`ReasoningEffort::Other`].*/
         fn deserialize<D: ::serde::Deserializer<'de>>(
             deserializer: D,
         ) -> ::std::result::Result<Self, D::Error> {
-            struct Visitor;
-            impl<'de> ::serde::de::Visitor<'de> for Visitor {
-                type Value = ReasoningEffort;
-                fn expecting(
-                    &self,
-                    f: &mut ::std::fmt::Formatter<'_>,
-                ) -> ::std::fmt::Result {
-                    f.write_str("a string")
-                }
-                fn visit_str<E: ::serde::de::Error>(
-                    self,
-                    value: &str,
-                ) -> ::std::result::Result<ReasoningEffort, E> {
-                    Ok(ReasoningEffort::from(value))
-                }
-                fn visit_string<E: ::serde::de::Error>(
-                    self,
-                    value: ::std::string::String,
-                ) -> ::std::result::Result<ReasoningEffort, E> {
-                    Ok(ReasoningEffort::from(value))
-                }
-            }
-            deserializer.deserialize_str(Visitor)
+            deserializer.deserialize_str(OpenEnumVisitor(::std::marker::PhantomData))
         }
     }
 
@@ -4357,29 +4071,7 @@ Values this version does not know arrive as [`ResponseFormatName::Other`].*/
         fn deserialize<D: ::serde::Deserializer<'de>>(
             deserializer: D,
         ) -> ::std::result::Result<Self, D::Error> {
-            struct Visitor;
-            impl<'de> ::serde::de::Visitor<'de> for Visitor {
-                type Value = ResponseFormatName;
-                fn expecting(
-                    &self,
-                    f: &mut ::std::fmt::Formatter<'_>,
-                ) -> ::std::fmt::Result {
-                    f.write_str("a string")
-                }
-                fn visit_str<E: ::serde::de::Error>(
-                    self,
-                    value: &str,
-                ) -> ::std::result::Result<ResponseFormatName, E> {
-                    Ok(ResponseFormatName::from(value))
-                }
-                fn visit_string<E: ::serde::de::Error>(
-                    self,
-                    value: ::std::string::String,
-                ) -> ::std::result::Result<ResponseFormatName, E> {
-                    Ok(ResponseFormatName::from(value))
-                }
-            }
-            deserializer.deserialize_str(Visitor)
+            deserializer.deserialize_str(OpenEnumVisitor(::std::marker::PhantomData))
         }
     }
 
@@ -4511,29 +4203,7 @@ Values this version does not know arrive as [`Role::Other`].*/
         fn deserialize<D: ::serde::Deserializer<'de>>(
             deserializer: D,
         ) -> ::std::result::Result<Self, D::Error> {
-            struct Visitor;
-            impl<'de> ::serde::de::Visitor<'de> for Visitor {
-                type Value = Role;
-                fn expecting(
-                    &self,
-                    f: &mut ::std::fmt::Formatter<'_>,
-                ) -> ::std::fmt::Result {
-                    f.write_str("a string")
-                }
-                fn visit_str<E: ::serde::de::Error>(
-                    self,
-                    value: &str,
-                ) -> ::std::result::Result<Role, E> {
-                    Ok(Role::from(value))
-                }
-                fn visit_string<E: ::serde::de::Error>(
-                    self,
-                    value: ::std::string::String,
-                ) -> ::std::result::Result<Role, E> {
-                    Ok(Role::from(value))
-                }
-            }
-            deserializer.deserialize_str(Visitor)
+            deserializer.deserialize_str(OpenEnumVisitor(::std::marker::PhantomData))
         }
     }
 
@@ -4634,29 +4304,7 @@ Values this version does not know arrive as [`ThinkingLevel::Other`].*/
         fn deserialize<D: ::serde::Deserializer<'de>>(
             deserializer: D,
         ) -> ::std::result::Result<Self, D::Error> {
-            struct Visitor;
-            impl<'de> ::serde::de::Visitor<'de> for Visitor {
-                type Value = ThinkingLevel;
-                fn expecting(
-                    &self,
-                    f: &mut ::std::fmt::Formatter<'_>,
-                ) -> ::std::fmt::Result {
-                    f.write_str("a string")
-                }
-                fn visit_str<E: ::serde::de::Error>(
-                    self,
-                    value: &str,
-                ) -> ::std::result::Result<ThinkingLevel, E> {
-                    Ok(ThinkingLevel::from(value))
-                }
-                fn visit_string<E: ::serde::de::Error>(
-                    self,
-                    value: ::std::string::String,
-                ) -> ::std::result::Result<ThinkingLevel, E> {
-                    Ok(ThinkingLevel::from(value))
-                }
-            }
-            deserializer.deserialize_str(Visitor)
+            deserializer.deserialize_str(OpenEnumVisitor(::std::marker::PhantomData))
         }
     }
 
@@ -4744,29 +4392,7 @@ Values this version does not know arrive as [`ToolType::Other`].*/
         fn deserialize<D: ::serde::Deserializer<'de>>(
             deserializer: D,
         ) -> ::std::result::Result<Self, D::Error> {
-            struct Visitor;
-            impl<'de> ::serde::de::Visitor<'de> for Visitor {
-                type Value = ToolType;
-                fn expecting(
-                    &self,
-                    f: &mut ::std::fmt::Formatter<'_>,
-                ) -> ::std::fmt::Result {
-                    f.write_str("a string")
-                }
-                fn visit_str<E: ::serde::de::Error>(
-                    self,
-                    value: &str,
-                ) -> ::std::result::Result<ToolType, E> {
-                    Ok(ToolType::from(value))
-                }
-                fn visit_string<E: ::serde::de::Error>(
-                    self,
-                    value: ::std::string::String,
-                ) -> ::std::result::Result<ToolType, E> {
-                    Ok(ToolType::from(value))
-                }
-            }
-            deserializer.deserialize_str(Visitor)
+            deserializer.deserialize_str(OpenEnumVisitor(::std::marker::PhantomData))
         }
     }
 
@@ -4860,29 +4486,7 @@ Values this version does not know arrive as [`Verbosity::Other`].*/
         fn deserialize<D: ::serde::Deserializer<'de>>(
             deserializer: D,
         ) -> ::std::result::Result<Self, D::Error> {
-            struct Visitor;
-            impl<'de> ::serde::de::Visitor<'de> for Visitor {
-                type Value = Verbosity;
-                fn expecting(
-                    &self,
-                    f: &mut ::std::fmt::Formatter<'_>,
-                ) -> ::std::fmt::Result {
-                    f.write_str("a string")
-                }
-                fn visit_str<E: ::serde::de::Error>(
-                    self,
-                    value: &str,
-                ) -> ::std::result::Result<Verbosity, E> {
-                    Ok(Verbosity::from(value))
-                }
-                fn visit_string<E: ::serde::de::Error>(
-                    self,
-                    value: ::std::string::String,
-                ) -> ::std::result::Result<Verbosity, E> {
-                    Ok(Verbosity::from(value))
-                }
-            }
-            deserializer.deserialize_str(Visitor)
+            deserializer.deserialize_str(OpenEnumVisitor(::std::marker::PhantomData))
         }
     }
 
@@ -4895,6 +4499,34 @@ Values this version does not know arrive as [`Verbosity::Other`].*/
             ::schemars::json_schema!(
                 { "type" : "string", "examples" : ["low", "medium", "high"] }
             )
+        }
+    }
+
+    /// Reads an open enum as a borrowed `str` when the format allows:
+    /// a known value then costs no allocation, only `Other` keeps a `String`.
+    struct OpenEnumVisitor<T>(::std::marker::PhantomData<T>);
+    impl<'de, T> ::serde::de::Visitor<'de> for OpenEnumVisitor<T>
+    where
+        T: for<'a> ::std::convert::From<&'a str>
+            + ::std::convert::From<::std::string::String>,
+    {
+        type Value = T;
+        fn expecting(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
+            f.write_str("a string")
+        }
+
+        fn visit_str<E: ::serde::de::Error>(
+            self,
+            value: &str,
+        ) -> ::std::result::Result<T, E> {
+            Ok(T::from(value))
+        }
+
+        fn visit_string<E: ::serde::de::Error>(
+            self,
+            value: ::std::string::String,
+        ) -> ::std::result::Result<T, E> {
+            Ok(T::from(value))
         }
     }
 }
