@@ -28,6 +28,10 @@ use std::time::{Duration, Instant};
 use futures::{StreamExt, TryStreamExt};
 use orq::types::{DeploymentRequest, InvokeResponse};
 
+use common::{Sample, median, proc_status_mib, thread_cpu};
+
+mod common;
+
 const ROUNDS: usize = 25;
 const CALLS_PER_ROUND: usize = 2_000;
 const STREAM_GIB: usize = 1 << 30;
@@ -161,30 +165,6 @@ fn flood(connection: &mut TcpStream) -> std::io::Result<()> {
     connection.write_all(format!("{:x}\r\n{done}\r\n0\r\n\r\n", done.len()).as_bytes())
 }
 
-// ------------------------------------------------------------------ measures
-
-/// CPU time of the calling thread.
-fn thread_cpu() -> Duration {
-    let mut now = libc::timespec { tv_sec: 0, tv_nsec: 0 };
-    // SAFETY: clock_gettime writes one timespec to the pointer it is given.
-    let rc = unsafe { libc::clock_gettime(libc::CLOCK_THREAD_CPUTIME_ID, &mut now) };
-    assert_eq!(rc, 0, "clock_gettime");
-    Duration::new(now.tv_sec as u64, now.tv_nsec as u32)
-}
-
-/// A `/proc/self/status` figure in MiB (`None` off Linux).
-fn proc_status_mib(field: &str) -> Option<f64> {
-    let status = std::fs::read_to_string("/proc/self/status").ok()?;
-    let line = status.lines().find(|line| line.starts_with(field))?;
-    let kib: f64 = line.split_whitespace().nth(1)?.parse().ok()?;
-    Some(kib / 1024.0)
-}
-
-fn median(mut values: Vec<f64>) -> f64 {
-    values.sort_by(f64::total_cmp);
-    values[values.len() / 2]
-}
-
 // ------------------------------------------------------------------ clients
 
 #[derive(Clone, Copy, PartialEq)]
@@ -265,11 +245,6 @@ impl Clients {
             })
             .await;
     }
-}
-
-struct Sample {
-    cpu: Duration,
-    wall: Duration,
 }
 
 fn invoke_table(runtime: &tokio::runtime::Runtime, clients: &Clients, concurrency: usize) {
@@ -384,24 +359,8 @@ fn check_same_request(runtime: &tokio::runtime::Runtime, server: &Server) {
     );
 }
 
-/// Keeps the whole bench on one core: the threads made later inherit it.
-/// With the client and the server on two cores, the client's thread paid for
-/// waking across cores, which in this VM cost more than a call at concurrency
-/// 1 (54–70 µs of CPU per call instead of 17–18 µs) and moved the ratios by
-/// a few hundredths from run to run.
-fn stay_on_one_core() {
-    // SAFETY: a zeroed cpu_set_t is a valid empty set; CPU_SET writes within it.
-    unsafe {
-        let mut set: libc::cpu_set_t = std::mem::zeroed();
-        libc::CPU_SET(0, &mut set);
-        libc::sched_setaffinity(0, std::mem::size_of::<libc::cpu_set_t>(), &set);
-    }
-}
-
 fn main() {
-    stay_on_one_core();
-    // `cargo bench` passes `--bench`.
-    let args: Vec<String> = std::env::args().skip(1).filter(|a| a != "--bench").collect();
+    let args = common::start();
     if args.first().map(String::as_str) == Some("profile") {
         return profile(&args[1..]);
     }

@@ -10,6 +10,10 @@ use std::time::Instant;
 
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
+use common::proc_status_mib;
+
+mod common;
+
 const GIB: u64 = 1 << 30;
 
 /// Serves every connection one `status` answer with a chunked 1 GiB body.
@@ -42,21 +46,13 @@ async fn flood_server(status: u16) -> String {
     url
 }
 
-/// Peak resident set size so far, in MiB (`None` off Linux).
-fn peak_rss_mib() -> Option<f64> {
-    let status = std::fs::read_to_string("/proc/self/status").ok()?;
-    let line = status.lines().find(|line| line.starts_with("VmHWM:"))?;
-    let kib: f64 = line.split_whitespace().nth(1)?.parse().ok()?;
-    Some(kib / 1024.0)
-}
-
 fn show(mib: Option<f64>) -> String {
     mib.map(|m| format!("{m:.1} MiB")).unwrap_or_else(|| "unknown".into())
 }
 
 #[tokio::main(flavor = "current_thread")]
 async fn main() {
-    let before = peak_rss_mib();
+    let before = proc_status_mib("VmHWM:");
     println!("peak RSS before: {}", show(before));
     for status in [200, 400] {
         let url = flood_server(status).await;
@@ -69,7 +65,7 @@ async fn main() {
         println!(
             "1 GiB body with status {status}: {shown} ({:?}); peak RSS now {}",
             started.elapsed(),
-            show(peak_rss_mib())
+            show(proc_status_mib("VmHWM:"))
         );
     }
     println!(

@@ -35,6 +35,10 @@ use futures::{Stream, StreamExt};
 use orq::ChunkStream;
 use orq::types::StreamChunk;
 
+use common::{Sample, median, thread_cpu};
+
+mod common;
+
 const ROUNDS: usize = 25;
 /// Bytes of event data per body: large enough that a round takes tens of milliseconds.
 const BODY_BYTES: usize = 8 << 20;
@@ -191,15 +195,6 @@ async fn sseer_typed(body: Pieces) -> usize {
     panic!("no [DONE]")
 }
 
-/// CPU time of the calling thread.
-fn thread_cpu() -> Duration {
-    let mut now = libc::timespec { tv_sec: 0, tv_nsec: 0 };
-    // SAFETY: clock_gettime writes one timespec to the pointer it is given.
-    let rc = unsafe { libc::clock_gettime(libc::CLOCK_THREAD_CPUTIME_ID, &mut now) };
-    assert_eq!(rc, 0, "clock_gettime");
-    Duration::new(now.tv_sec as u64, now.tv_nsec as u32)
-}
-
 /// A loopback server that answers every connection with `body` as an SSE response.
 fn serve(body: Bytes) -> String {
     let listener = TcpListener::bind("127.0.0.1:0").expect("bind");
@@ -250,16 +245,6 @@ async fn consume(consumer: Consumer, body: Pieces) -> usize {
         Consumer::ChunkStream => chunk_stream(body).await,
         Consumer::Sseer => sseer_typed(body).await,
     }
-}
-
-struct Sample {
-    cpu: Duration,
-    wall: Duration,
-}
-
-fn median(mut values: Vec<f64>) -> f64 {
-    values.sort_by(f64::total_cmp);
-    values[values.len() / 2]
 }
 
 fn report(title: &str, body: &Body, samples: &[Vec<Sample>]) {
@@ -319,23 +304,8 @@ fn profile(args: &[String]) {
     println!("{} rounds of {} events of {} B", rounds, body.events, body.event_size);
 }
 
-/// Keeps the whole bench on one core: the threads made later inherit it.
-/// With the consumer and the socket's server on two cores, the consumer's
-/// thread also paid for waking across cores, which in this VM costs more
-/// than the work measured and moves from run to run (see the client bench).
-fn stay_on_one_core() {
-    // SAFETY: a zeroed cpu_set_t is a valid empty set; CPU_SET writes within it.
-    unsafe {
-        let mut set: libc::cpu_set_t = std::mem::zeroed();
-        libc::CPU_SET(0, &mut set);
-        libc::sched_setaffinity(0, std::mem::size_of::<libc::cpu_set_t>(), &set);
-    }
-}
-
 fn main() {
-    stay_on_one_core();
-    // `cargo bench` passes `--bench`.
-    let args: Vec<String> = std::env::args().skip(1).filter(|a| a != "--bench").collect();
+    let args = common::start();
     if args.first().map(String::as_str) == Some("profile") {
         return profile(&args[1..]);
     }
