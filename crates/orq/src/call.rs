@@ -135,7 +135,7 @@ impl Client {
             inner.generated::<X>()
         } else {
             let base_url = options.base_url.as_ref().map_or(inner.base_url.as_str(), |e| e.url.as_str());
-            Arc::new(inner.generated_client::<X>(base_url, self.call_headers(options)?))
+            Arc::new(inner.generated_client::<X>(base_url, self.call_headers(options)))
         };
         let span = tracing::info_span!("orq", operation);
         let (send, api) = (&send, &api);
@@ -174,16 +174,15 @@ impl Client {
     }
 
     /// The client's headers, then the call's; the contact id as a header.
-    fn call_headers(&self, options: &CallOptions) -> Result<HeaderMap, Error> {
+    fn call_headers(&self, options: &CallOptions) -> HeaderMap {
         let mut headers = self.inner.headers.clone();
-        if let Some(contact) = options.contact_id.as_deref() {
-            let value = header_value("contact id", contact).map_err(Error::InvalidRequest)?;
-            headers.insert(HeaderName::from_static(CONTACT_ID_HEADER), value);
+        if let Some(contact) = &options.contact_id {
+            headers.insert(HeaderName::from_static(CONTACT_ID_HEADER), contact.clone());
         }
         for (name, value) in &options.headers {
             headers.insert(name.clone(), value.clone());
         }
-        Ok(headers)
+        headers
     }
 }
 
@@ -270,7 +269,8 @@ pub(crate) struct CallOptions {
     pub timeout: Option<Duration>,
     pub headers: HeaderMap,
     pub environment: Option<String>,
-    pub contact_id: Option<String>,
+    /// The contact id, as the header value it is sent in.
+    pub contact_id: Option<HeaderValue>,
     /// Sends this call here instead of to the client's base URL.
     pub base_url: Option<Endpoint>,
     /// Every invalid argument given to a builder method, in order, reported together by `send`.
@@ -288,10 +288,10 @@ impl CallOptions {
     }
 
     pub(crate) fn set_contact_id(&mut self, contact_id: String) {
-        if let Err(problem) = header_value("contact id", &contact_id) {
-            self.problem(problem);
+        match header_value("contact id", &contact_id) {
+            Ok(value) => self.contact_id = Some(value),
+            Err(problem) => self.problem(problem),
         }
-        self.contact_id = Some(contact_id);
     }
 
     pub(crate) fn set_base_url(&mut self, url: &str) {

@@ -105,7 +105,6 @@ pub(crate) struct Inner {
     pub(crate) stream_deadline: Option<Duration>,
     pub(crate) retry: RetryPolicy,
     pub(crate) environment: Option<String>,
-    pub(crate) contact_id: Option<String>,
     /// The generated clients calls are sent with, made from the settings above.
     pub(crate) generated: GeneratedClients,
 }
@@ -135,7 +134,7 @@ impl fmt::Debug for Client {
             .field("max_error_body_size", &inner.max_error_body_size)
             .field("retry", &inner.retry)
             .field("environment", &inner.environment)
-            .field("contact_id", &inner.contact_id)
+            .field("contact_id", &inner.headers.get(CONTACT_ID_HEADER).and_then(|v| v.to_str().ok()))
             .finish_non_exhaustive()
     }
 }
@@ -459,7 +458,6 @@ impl ClientBuilder {
                 stream_deadline: self.stream_deadline,
                 retry: self.retry,
                 environment: self.environment,
-                contact_id: self.contact_id,
                 generated: Default::default(),
             }),
         })
@@ -488,14 +486,15 @@ mod tests {
 
     #[test]
     fn the_key_is_never_printed() {
-        let client = Client::builder().api_key("secret-key").environment("prod").build().unwrap();
+        let client =
+            Client::builder().api_key("secret-key").environment("prod").contact_id("c-7").build().unwrap();
         let printed = format!(
             "{client:?} {:?} {:?}",
             ApiKey::new("secret-key"),
             Client::builder().api_key("secret-key")
         );
         assert!(!printed.contains("secret-key"), "{printed}");
-        assert!(printed.contains("prod"));
+        assert!(printed.contains("prod") && printed.contains(r#"contact_id: Some("c-7")"#), "{printed}");
         let headers = format!("{:?}", client.inner.headers);
         assert!(!headers.contains("secret-key"), "{headers}");
     }
