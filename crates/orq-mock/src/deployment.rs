@@ -8,7 +8,7 @@ use serde_json::{Map, Value, json};
 use crate::error::Error;
 use crate::util;
 
-/// Providers the orq.ai API names (`prompt_config.provider`), as of 2026-08.
+/// Providers the orq.ai API names (`prompt_config.provider`), as of 2026-10.
 pub const PROVIDERS: &[&str] = &[
     "cohere",
     "openai",
@@ -28,6 +28,13 @@ pub const PROVIDERS: &[&str] = &[
     "jina",
     "togetherai",
     "elevenlabs",
+    "inception",
+    "meta",
+    "greenpt",
+    "liquid",
+    "typesafe",
+    "berget",
+    "cloudflare",
 ];
 
 /// Model types accepted by the orq.ai API (`prompt_config.model_type`).
@@ -43,6 +50,7 @@ pub const MODEL_TYPES: &[&str] = &[
     "moderations",
     "moderation",
     "ocr",
+    "classify",
 ];
 
 /// Message roles allowed in a deployment's prompt and in `get_config` responses.
@@ -474,6 +482,17 @@ mod tests {
         assert_eq!(Deployment::list_from_json(&json).unwrap(), samples);
         let wrapped = json!({"object": "list", "data": samples, "has_more": false}).to_string();
         assert_eq!(Deployment::list_from_json(&wrapped).unwrap(), samples);
+    }
+
+    #[test]
+    fn accepts_the_newest_providers_and_model_types() {
+        let mut newest: Vec<Deployment> =
+            ["inception", "meta", "greenpt", "liquid", "typesafe", "berget", "cloudflare"]
+                .into_iter()
+                .map(|provider| Deployment::chat(format!("on-{provider}")).model(provider, "some-model"))
+                .chain([Deployment::new("classifier", "classify")])
+                .collect();
+        normalize(&mut newest).unwrap();
     }
 
     #[test]
