@@ -93,8 +93,11 @@
 //! * **`stream` flag.** `stream` must be a boolean when present but is otherwise ignored:
 //!   `/invoke` always answers JSON and `/stream` always answers SSE.
 //! * **Auth.** With an API key configured, every request needs `Authorization: Bearer <key>`,
-//!   else `401 unauthorized`. Without one, any or no `Authorization` header is accepted.
-//! * **Errors.** Always JSON `{"message": "...", "code": "..."}` (except what the HTTP
+//!   else `401` with the service's JSON error body
+//!   `{"message": "missing or invalid API key: ...", "code": 16, "details": []}` (16 is the
+//!   gRPC status `UNAUTHENTICATED`), on every route alike. Without a configured key, any
+//!   or no `Authorization` header is accepted.
+//! * **Errors.** Other errors are JSON `{"message": "...", "code": "..."}` (except what the HTTP
 //!   layer answers to requests it cannot parse at all): `404 deployment_not_found`
 //!   for an unknown key; `400 invalid_json` for an empty or unparsable body; `400
 //!   invalid_request` for a missing `key`, wrong types or invalid messages (unknown extra

@@ -162,6 +162,22 @@ fn error_response(error: &ApiError) -> Response {
     json_response(status, &error.body())
 }
 
+/// gRPC status code `UNAUTHENTICATED`, the numeric `code` of the service's 401 body.
+const GRPC_UNAUTHENTICATED: u8 = 16;
+
+/// The service's 401 body: `{"message", "code": <gRPC status>, "details": []}`, unlike
+/// the mock's other errors whose `code` is a text reason.
+fn unauthorized_response() -> Response {
+    json_response(
+        StatusCode::UNAUTHORIZED,
+        &json!({
+            "message": "missing or invalid API key: send `Authorization: Bearer <key>`",
+            "code": GRPC_UNAUTHENTICATED,
+            "details": [],
+        }),
+    )
+}
+
 impl FailFault {
     fn response(&self) -> Response {
         let mut response = match &self.raw_body {
@@ -307,11 +323,7 @@ pub(crate) async fn handle(State(shared): State<Arc<Shared>>, request: Request) 
             .and_then(|v| v.split_once(' '))
             .is_some_and(|(scheme, token)| scheme.eq_ignore_ascii_case("bearer") && token.trim() == expected);
         if !authorized {
-            return error_response(&ApiError::new(
-                401,
-                "unauthorized",
-                "missing or invalid API key: send `Authorization: Bearer <key>`",
-            ));
+            return unauthorized_response();
         }
     }
 

@@ -175,8 +175,9 @@ async fn requires_the_configured_api_key() {
     let response = client().get(&url).send().await.unwrap();
     assert_eq!(response.status(), StatusCode::UNAUTHORIZED);
     let body: Value = response.json().await.unwrap();
-    assert_eq!(body["code"], "unauthorized");
-    assert!(body["message"].is_string());
+    assert_eq!(body["code"], 16, "gRPC UNAUTHENTICATED");
+    assert_eq!(body["details"], json!([]));
+    assert!(body["message"].as_str().unwrap().contains("API key"), "{body}");
 
     let response = client().get(&url).bearer_auth("wrong").send().await.unwrap();
     assert_eq!(response.status(), StatusCode::UNAUTHORIZED);
