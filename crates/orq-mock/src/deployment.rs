@@ -67,8 +67,8 @@ pub const PROMPT_ROLES: &[&str] = &[
 ];
 
 /// `created` of the newest deployment when none is given explicitly.
-const BASE_CREATED_MILLIS: u64 = 1_736_931_600_000; // 2025-01-15T09:00:00.000Z
-const HOUR_MILLIS: u64 = 3_600_000;
+pub(crate) const BASE_CREATED_MILLIS: u64 = 1_736_931_600_000; // 2025-01-15T09:00:00.000Z
+pub(crate) const HOUR_MILLIS: u64 = 3_600_000;
 
 /// A deployment served by the mock.
 ///
@@ -104,6 +104,14 @@ pub struct Deployment {
     prompt_config: PromptConfig,
     #[serde(default = "default_version")]
     version: String,
+    /// How many saved versions `GET /v2/deployments/{keyOrID}/versions` lists. Not part
+    /// of the list item: a deployments file may set it as `mock_versions`.
+    #[serde(rename = "mock_versions", default = "default_version_count", skip_serializing)]
+    version_count: usize,
+    /// The variants the saved versions belong to; `None` for two ids derived from the key.
+    /// A deployments file may set them as `mock_variants`.
+    #[serde(rename = "mock_variants", default, skip_serializing)]
+    variant_ids: Option<Vec<String>>,
 }
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -131,6 +139,13 @@ fn default_version() -> String {
     "v1".to_owned()
 }
 
+fn default_version_count() -> usize {
+    DEFAULT_VERSION_COUNT
+}
+
+/// How many saved versions a deployment has unless [`Deployment::versions`] says otherwise.
+pub const DEFAULT_VERSION_COUNT: usize = 3;
+
 impl Deployment {
     /// Creates a deployment with the given key and `model_type`, using OpenAI
     /// `gpt-4o-mini`, `temperature` 0.7, `maxTokens` 256 and an empty prompt.
@@ -153,6 +168,8 @@ impl Deployment {
                 messages: Vec::new(),
             },
             version: default_version(),
+            version_count: DEFAULT_VERSION_COUNT,
+            variant_ids: None,
         }
     }
 
@@ -263,6 +280,45 @@ impl Deployment {
             }
         }));
         self
+    }
+
+    /// Sets how many saved versions `GET /v2/deployments/{keyOrID}/versions` lists
+    /// (default [`DEFAULT_VERSION_COUNT`]; 0 for none). Not to be confused with
+    /// [`Deployment::version`], the version string of the list item.
+    ///
+    /// Version `n` (1 is the oldest) is named `"v<n>"`, belongs to variant
+    /// `(n - 1) % variants` (see [`Deployment::variant_ids`]) and was saved `n` hours after
+    /// the deployment's `created`. The newest version of each variant is `live`, the others
+    /// `published`. Ids are derived from the key, so they are the same on every run.
+    pub fn versions(mut self, count: usize) -> Self {
+        self.version_count = count;
+        self
+    }
+
+    /// Sets the ids of the variants the saved versions are spread over, in turn starting
+    /// with the first (default: two ids derived from the key). At least one is needed.
+    pub fn variants<I>(mut self, ids: I) -> Self
+    where
+        I: IntoIterator,
+        I::Item: Into<String>,
+    {
+        self.variant_ids = Some(ids.into_iter().map(Into::into).collect());
+        self
+    }
+
+    /// How many saved versions the deployment has (see [`Deployment::versions`]).
+    pub fn version_count(&self) -> usize {
+        self.version_count
+    }
+
+    /// The ids of the variants its saved versions belong to: the ones set with
+    /// [`Deployment::variants`], else two ULID-shaped ids derived from the key.
+    pub fn variant_ids(&self) -> Vec<String> {
+        self.variant_ids.clone().unwrap_or_else(|| {
+            (0..2)
+                .map(|index| util::ulid(BASE_CREATED_MILLIS, util::fnv1a(self.key.as_bytes(), index)))
+                .collect()
+        })
     }
 
     /// The deployment key used in requests.
@@ -411,6 +467,18 @@ impl Deployment {
                     }
                 }
                 _ => return Err(invalid("message content must be a string or an array".into())),
+            }
+        }
+        if let Some(variants) = &self.variant_ids {
+            if variants.is_empty() {
+                return Err(invalid("it needs at least one variant id".into()));
+            }
+            for (i, variant) in variants.iter().enumerate() {
+                if variant.is_empty() || variants[..i].contains(variant) {
+                    return Err(invalid(format!(
+                        "variant ids must be distinct and not empty, got {variants:?}"
+                    )));
+                }
             }
         }
         for tool in &pc.tools {

@@ -133,6 +133,7 @@ mod error;
 mod recorded;
 mod server;
 mod util;
+mod versions;
 mod wire;
 
 use std::net::{Ipv4Addr, SocketAddr};
@@ -146,7 +147,7 @@ use axum::http::StatusCode;
 use tokio::sync::watch;
 use tokio::task::JoinHandle;
 
-pub use crate::deployment::{Deployment, MODEL_TYPES, PROMPT_ROLES, PROVIDERS};
+pub use crate::deployment::{DEFAULT_VERSION_COUNT, Deployment, MODEL_TYPES, PROMPT_ROLES, PROVIDERS};
 pub use crate::error::Error;
 pub use crate::recorded::RecordedRequest;
 

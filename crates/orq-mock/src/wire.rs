@@ -21,8 +21,13 @@ impl ApiError {
         ApiError { status, code: code.to_owned(), message: message.into() }
     }
 
-    fn invalid(message: impl Into<String>) -> Self {
+    /// `400 invalid_request`.
+    pub(crate) fn invalid_request(message: impl Into<String>) -> Self {
         Self::new(400, "invalid_request", message)
+    }
+
+    fn invalid(message: impl Into<String>) -> Self {
+        Self::invalid_request(message)
     }
 
     pub(crate) fn body(&self) -> Value {
@@ -604,6 +609,20 @@ pub(crate) fn substitute(template: &str, inputs: &Map<String, Value>) -> String 
     out
 }
 
+/// The names of the `{{name}}` placeholders in `template`, in order, as [`substitute`]
+/// reads them (duplicates included).
+pub(crate) fn placeholder_names(template: &str) -> Vec<&str> {
+    let mut names = Vec::new();
+    let mut rest = template;
+    while let Some(start) = rest.find("{{") {
+        let after = &rest[start + 2..];
+        let Some(end) = after.find("}}") else { break };
+        names.push(after[..end].trim());
+        rest = &after[end + 2..];
+    }
+    names
+}
+
 fn substitute_content(content: &Value, inputs: &Map<String, Value>) -> Value {
     match content {
         Value::String(s) => Value::String(substitute(s, inputs)),
@@ -1014,6 +1033,12 @@ mod tests {
     }
 
     #[test]
+    fn finds_placeholder_names() {
+        assert_eq!(placeholder_names("Hi {{name}}, {{ n }} {{name}} {{"), ["name", "n", "name"]);
+        assert!(placeholder_names("no placeholders }} {").is_empty());
+    }
+
+    #[test]
     fn rejects_bad_bodies() {
         assert_eq!(parse_request(b"").unwrap_err().code, "invalid_json");
         assert_eq!(parse_request(b"{").unwrap_err().code, "invalid_json");
@@ -1157,7 +1182,10 @@ mod tests {
             (json!({"filename": "a.pdf"}), "[]"),
             (json!({"file_data": "data:,x", "file_id": "file-1"}), r#"["file_data", "file_id"]"#),
             (json!({"file_id": "file-1", "uri": "gs://b/a"}), r#"["file_id", "uri"]"#),
-            (json!({"file_data": "data:,x", "file_id": "f", "uri": "u"}), r#"["file_data", "file_id", "uri"]"#),
+            (
+                json!({"file_data": "data:,x", "file_id": "f", "uri": "u"}),
+                r#"["file_data", "file_id", "uri"]"#,
+            ),
         ] {
             let messages = json!([{"role": "user", "content": [{"type": "file", "file": file}]}]);
             let error = request_with("prefix_messages", messages).unwrap_err();
@@ -1175,7 +1203,10 @@ mod tests {
         };
         for (messages, says) in [
             (call(json!("x")), "`messages[0].tool_calls[0].extra_content` must be an object"),
-            (call(json!({"google": []})), "`messages[0].tool_calls[0].extra_content.google` must be an object"),
+            (
+                call(json!({"google": []})),
+                "`messages[0].tool_calls[0].extra_content.google` must be an object",
+            ),
             (
                 call(json!({"google": {"thought_signature": 1}})),
                 "`messages[0].tool_calls[0].extra_content.google.thought_signature` must be a string",
