@@ -77,6 +77,9 @@ pub(crate) const HOUR_MILLIS: u64 = 3_600_000;
 /// `version`, `tools`, `model_parameters` and `messages` may be omitted; the mock fills in
 /// deterministic defaults when it starts (a UUID derived from the key, distinct `created`
 /// timestamps one hour apart with the first deployment being the newest, `version` `"v1"`).
+/// Two fields that are not part of the list item set its saved versions (see
+/// [`Deployment::versions`] and [`Deployment::variants`]): `mock_versions` (a count) and
+/// `mock_variants` (an array of variant ids); they are never written back.
 ///
 /// ```
 /// use orq_mock::Deployment;
@@ -375,7 +378,8 @@ impl Deployment {
         Self::list_from_json(&text)
     }
 
-    /// The three built-in sample deployments served when none are configured:
+    /// The three built-in sample deployments served when none are configured, each with
+    /// [`DEFAULT_VERSION_COUNT`] saved versions over two variants:
     ///
     /// * `support-bot` — chat, OpenAI `gpt-4o`, system prompt with a `{{name}}` variable and a
     ///   `get_order_status` tool;
