@@ -318,9 +318,7 @@ impl Deployment {
     /// [`Deployment::variants`], else two ULID-shaped ids derived from the key.
     pub fn variant_ids(&self) -> Vec<String> {
         self.variant_ids.clone().unwrap_or_else(|| {
-            (0..2)
-                .map(|index| util::ulid(BASE_CREATED_MILLIS, util::fnv1a(self.key.as_bytes(), index)))
-                .collect()
+            (0..2).map(|index| util::derived_ulid(BASE_CREATED_MILLIS, &self.key, "variant", index)).collect()
         })
     }
 

@@ -76,6 +76,12 @@ pub(crate) fn ulid(millis: u64, counter: u64) -> String {
     (0..26).rev().map(|i| CROCKFORD[((value >> (i * 5)) & 0x1f) as usize] as char).collect()
 }
 
+/// A ULID-shaped id for the `index`-th thing of a `kind` (say `"variant"`) belonging to
+/// `owner`: the same arguments always give the same id, different ones different ids.
+pub(crate) fn derived_ulid(millis: u64, owner: &str, kind: &str, index: u64) -> String {
+    ulid(millis, fnv1a(owner.as_bytes(), fnv1a(kind.as_bytes(), index)))
+}
+
 /// Decodes `application/x-www-form-urlencoded` query strings into ordered key/value pairs.
 pub(crate) fn parse_query(query: &str) -> Vec<(String, String)> {
     query

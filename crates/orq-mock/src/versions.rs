@@ -16,13 +16,11 @@ pub(crate) fn saved_versions(deployment: &Deployment) -> Vec<Value> {
     if count == 0 || variants.is_empty() {
         return Vec::new();
     }
-    let key = deployment.key().as_bytes();
+    let key = deployment.key();
     let config = deployment.config();
     let created = util::parse_rfc3339_millis(deployment.created_or_empty()).unwrap_or(BASE_CREATED_MILLIS);
-    let model_db_id = util::ulid(
-        BASE_CREATED_MILLIS,
-        util::fnv1a(format!("{}/{}", config.provider, config.model).as_bytes(), 0xdb),
-    );
+    let model_db_id =
+        util::derived_ulid(BASE_CREATED_MILLIS, &format!("{}/{}", config.provider, config.model), "model", 0);
     let mut variables: Vec<&str> = Vec::new();
     for message in &config.messages {
         for name in texts(&message.content).flat_map(wire::placeholder_names) {
@@ -33,7 +31,7 @@ pub(crate) fn saved_versions(deployment: &Deployment) -> Vec<Value> {
     }
     let variables: Vec<Value> = variables.iter().map(|name| json!({"key": name, "is_pii": false})).collect();
     // A user saved every version but the first, which came with the deployment.
-    let editor = util::ulid(BASE_CREATED_MILLIS, util::fnv1a(key, 0x05e7));
+    let editor = util::derived_ulid(BASE_CREATED_MILLIS, key, "user", 0);
 
     (1..=count as u64)
         .rev()
@@ -49,7 +47,7 @@ pub(crate) fn saved_versions(deployment: &Deployment) -> Vec<Value> {
                 .enumerate()
                 .map(|(i, message)| {
                     let mut out = json!({
-                        "id": util::ulid(saved, util::fnv1a(key, (n << 16) | i as u64)),
+                        "id": util::derived_ulid(saved, key, &format!("v{n} message"), i as u64),
                         "role": message.role,
                         "content": message.content,
                     });
@@ -60,7 +58,7 @@ pub(crate) fn saved_versions(deployment: &Deployment) -> Vec<Value> {
                 })
                 .collect();
             json!({
-                "_id": util::ulid(saved, util::fnv1a(key, n)),
+                "_id": util::derived_ulid(saved, key, "version", n),
                 "deployment_id": deployment.id_or_empty(),
                 "variant_id": variant,
                 "prompt_config": {
@@ -78,7 +76,7 @@ pub(crate) fn saved_versions(deployment: &Deployment) -> Vec<Value> {
                 "variables": variables,
                 "timestamp": util::rfc3339_millis(saved),
                 "version": version,
-                "description": format!("Version {n} of {}", deployment.key()),
+                "description": format!("Version {n} of {key}"),
                 "status": if live { "live" } else { "published" },
                 "user_id": if n == 1 { Value::Null } else { json!(editor) },
             })

@@ -968,6 +968,14 @@ async fn lists_the_saved_versions_of_a_sample_newest_first() {
     assert_eq!(variant_of, [&variants[0], &variants[1], &variants[0]]);
     assert_eq!(data[2]["user_id"], Value::Null);
     assert!(data[0]["user_id"].is_string());
+    // Every id is its own, down to the random part after the 10 time characters.
+    let mut random_parts: Vec<String> = version_ids(&page).into_iter().chain(variants.clone()).collect();
+    random_parts.push(data[0]["user_id"].as_str().unwrap().to_owned());
+    random_parts.push(data[0]["prompt_config"]["model_db_id"].as_str().unwrap().to_owned());
+    let mut random_parts: Vec<String> = random_parts.iter().map(|id| id[10..].to_owned()).collect();
+    random_parts.sort();
+    random_parts.dedup();
+    assert_eq!(random_parts.len(), 7);
 
     let newest = &data[0];
     assert_eq!(newest["_id"].as_str().unwrap().len(), 26);
