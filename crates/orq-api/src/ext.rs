@@ -127,7 +127,7 @@ impl Message {
 
     /// The result of the tool call `tool_call_id`: plain text, or a list of
     /// [`TextContentPart`]s. (A list of plain strings, `Vec<ToolContentPart>`
-    /// built from `&str`, is the 2025-04 API's shape; today's takes text parts.)
+    /// built from `&str`, is the 2025-04 API's shape; from 2026-08 on it takes text parts.)
     pub fn tool(tool_call_id: impl Into<String>, content: impl Into<ToolContent>) -> Self {
         Message::Tool {
             cache_control: None,
@@ -367,7 +367,7 @@ impl AssistantContentPart {
     }
 
     /// The model's reasoning before it answered, with the provider's signature
-    /// (today's API requires it), both sent back exactly as the model gave them.
+    /// (required since the 2026-08 API), both sent back exactly as the model gave them.
     pub fn reasoning(reasoning: impl Into<String>, signature: impl Into<String>) -> Self {
         AssistantContentPart::Reasoning { reasoning: reasoning.into(), signature: Some(signature.into()) }
     }

@@ -241,7 +241,7 @@ fn stream_chunks_2026() -> Vec<Value> {
 // ------------------------------------------------------------- valid bodies decode
 
 #[test]
-fn list_page_of_today_decodes_with_file_parts_and_new_parameters() {
+fn list_page_of_2026_08_decodes_with_file_parts_and_new_parameters() {
     let page: DeploymentList = decodes_ignoring_unknown_fields(&list_2026());
     let config = &page.data[0].prompt_config;
     assert_eq!(config.tools[0].display_name.as_deref(), Some("Clause lookup"));
@@ -269,7 +269,7 @@ fn list_page_of_today_decodes_with_file_parts_and_new_parameters() {
 }
 
 #[test]
-fn config_of_today_decodes_with_named_response_format_and_new_model_type() {
+fn config_of_2026_08_decodes_with_named_response_format_and_new_model_type() {
     let config: DeploymentConfig = decodes_ignoring_unknown_fields(&config_2026());
     assert_eq!(config.parameters.response_format, Some(ResponseFormat::Named(ResponseFormatName::Url)));
     assert_eq!(config.type_.as_ref().map(|t| t.as_str()), Some("ocr"));
@@ -335,7 +335,7 @@ fn every_response_format_of_both_revisions_decodes_to_its_variant() {
 }
 
 #[test]
-fn invoke_response_of_today_decodes_usage_telemetry_and_reasoning() {
+fn invoke_response_of_2026_08_decodes_usage_telemetry_and_reasoning() {
     let response: InvokeResponse = decodes_ignoring_unknown_fields(&invoke_2026());
     let telemetry = response.telemetry.as_ref().unwrap();
     assert_eq!(telemetry.trace_id, "4bf92f3577b34da6a3ce929d0e0e4736");
@@ -370,7 +370,7 @@ fn invoke_response_of_today_decodes_usage_telemetry_and_reasoning() {
 }
 
 #[test]
-fn stream_chunks_of_today_decode_with_their_message_type() {
+fn stream_chunks_of_2026_08_decode_with_their_message_type() {
     let chunks: Vec<StreamChunk> = stream_chunks_2026().iter().map(decodes_ignoring_unknown_fields).collect();
     let message = |i: usize| chunks[i].choices[0].message.clone().unwrap();
     assert_eq!(message(0).type_, Some(MessageKind::Content));

@@ -1129,7 +1129,7 @@ mod tests {
     }
 
     #[test]
-    fn accepts_todays_message_shapes() {
+    fn accepts_the_2026_08_message_shapes() {
         let cache = json!({"type": "ephemeral", "ttl": "1h"});
         let messages = json!([
             {"role": "system", "content": [{"type": "text", "text": "Be brief.", "cache_control": cache}]},

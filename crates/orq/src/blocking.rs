@@ -282,10 +282,11 @@ where
 
 /// The deployments of a blocking `list_all` (or a [`ListRequest`] iterated):
 /// each page is fetched when the iterator reaches it. An error ends it.
-pub struct DeploymentIter(BlockingIter<DeploymentStream>);
+pub struct DeploymentIter(BlockingIter<ItemStream<Deployment>>);
 
-/// The async `list_all` stream a [`DeploymentIter`] advances.
-type DeploymentStream = Pin<Box<dyn Stream<Item = Result<Deployment, Error>> + Send>>;
+/// The async stream of a list's items (following the cursors) that a
+/// [`DeploymentIter`] or [`VersionIter`] advances.
+type ItemStream<T> = Pin<Box<dyn Stream<Item = Result<T, Error>> + Send>>;
 
 impl fmt::Debug for DeploymentIter {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
@@ -304,7 +305,7 @@ impl Iterator for DeploymentIter {
 /// The versions of a blocking `list_versions_all` (or a
 /// [`ListVersionsRequest`] iterated): each page is fetched when the iterator
 /// reaches it. An error ends it.
-pub struct VersionIter(BlockingIter<Pin<Box<dyn Stream<Item = Result<DeploymentVersion, Error>> + Send>>>);
+pub struct VersionIter(BlockingIter<ItemStream<DeploymentVersion>>);
 
 impl fmt::Debug for VersionIter {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {

@@ -23,9 +23,10 @@ pub enum Error {
         /// The `code` of a JSON error body, when there is one, as text: a
         /// string code as sent, a number (such as a 401's gRPC status `16`) written out.
         code: Option<String>,
-        /// The `details` of a JSON error body, when there are any (a 401 carries
-        /// a list of them), in whatever shape the service gave them.
-        details: Option<serde_json::Value>,
+        /// The `details` of a JSON error body (a 401 may carry a list of them),
+        /// each as the service gave it; empty when there are none. A `details`
+        /// that is not a list is its one item.
+        details: Vec<serde_json::Value>,
         /// The response body as received (its first couple of kilobytes).
         body: String,
         /// The request id the service or a proxy sent back, for support tickets.
@@ -368,9 +369,13 @@ pub(crate) fn api_error(status: reqwest::StatusCode, request_id: Option<String>,
         Some(Body { message, error, code, details }) => (
             message.or(error).map(as_text),
             code.filter(|c| !c.is_null()).map(as_text),
-            details.filter(|d| !d.is_null()),
+            match details {
+                None | Some(serde_json::Value::Null) => Vec::new(),
+                Some(serde_json::Value::Array(details)) => details,
+                Some(detail) => vec![detail],
+            },
         ),
-        None => (None, None, None),
+        None => (None, None, Vec::new()),
     };
     let message = message.unwrap_or_else(|| {
         let trimmed = text.trim();

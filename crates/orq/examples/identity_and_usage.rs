@@ -1,9 +1,9 @@
-//! Today's API (2026-08): who a request is for (identity), the conversation it
+//! Request fields of the 2026-08 API: who a request is for (identity), the conversation it
 //! belongs to (thread), which knowledge-base chunks it may use (a knowledge
 //! filter), and what it cost (usage) and where to find it in traces (telemetry).
 //!
 //! ```sh
-//! cargo run --example today
+//! cargo run --example identity_and_usage
 //! ```
 
 mod common;

@@ -1,13 +1,13 @@
-//! Today's API (2026-08) through the facade, over real loopback HTTP:
+//! The request fields the 2026-08 API added, through the facade, over real loopback HTTP:
 //!
 //! 1. the exact request JSON of every builder method the 2026-08 API added
 //!    (identity, thread, knowledge filter, include_usage, mock_response, and
-//!    messages with today's parts and cache control), each body also validated
+//!    messages with the 2026-08 parts and cache control), each body also validated
 //!    against the 2026-08 reference schema when `../shared/reference` is there;
 //! 2. structurally invalid filters and identities are `Error::InvalidRequest`
 //!    and nothing is sent;
 //! 3. usage, telemetry and reasoning come back from invoke and from a stream;
-//! 4. orq-mock speaks today's API: mock_response, include_usage, telemetry,
+//! 4. orq-mock speaks the 2026-08 API: mock_response, include_usage, telemetry,
 //!    identity / thread / filter recorded, a malformed filter answered 400.
 
 use std::path::PathBuf;
@@ -21,7 +21,7 @@ use orq_api::mock::MockServerExt;
 use orq_mock::MockOrq;
 use serde_json::{Value, json};
 
-const KEY: &str = "sk-orq-test-today";
+const KEY: &str = "sk-orq-test-2026-08";
 const INVOKE: &str = "/v2/deployments/invoke";
 
 fn client(url: impl Into<String>) -> Client {
@@ -270,7 +270,7 @@ async fn every_filter_operator_is_sent_exactly() {
 }
 
 #[tokio::test]
-async fn todays_parts_and_cache_control_are_sent_as_built() {
+async fn the_2026_08_parts_and_cache_control_are_sent_as_built() {
     let recording = Recording::start().await;
     let client = recording.client();
     let cache = json!({"type": "ephemeral", "ttl": "1h"});
@@ -291,7 +291,7 @@ async fn todays_parts_and_cache_control_are_sent_as_built() {
             "function": {"name": "lookup", "arguments": "{}"}, "thought_signature": "ts-1"}]},
         {"role": "tool", "tool_call_id": "call_1", "content": "found", "cache_control": cache}
     ]);
-    let parsed: Vec<Message> = serde_json::from_value(messages.clone()).expect("today's messages decode");
+    let parsed: Vec<Message> = serde_json::from_value(messages.clone()).expect("the 2026-08 messages decode");
     let body = sent_body(&recording, client.deployments().invoke("bot").messages(parsed)).await;
     assert_eq!(body, json!({"key": "bot", "stream": false, "messages": messages}));
 }
@@ -533,7 +533,7 @@ async fn a_streams_reasoning_usage_and_telemetry_reach_the_collected_message() {
     stream.assert_calls_async(1).await;
 }
 
-// ----------------------------------------------- 4. orq-mock speaks today's API
+// ------------------------------------------ 4. orq-mock speaks the 2026-08 API
 
 async fn mock() -> (MockOrq, Client) {
     let mock = MockOrq::builder().api_key(KEY).start().await.expect("mock starts");
