@@ -1,0 +1,77 @@
+//! One module per command; this one dispatches and holds what they share.
+
+mod call;
+mod config;
+mod invoke;
+mod list;
+mod stream;
+
+use std::io::{self, Write};
+
+use clap::CommandFactory;
+
+use crate::args::{Cli, Command, DeploymentsCommand};
+use crate::connection::connect;
+use crate::exit::Failure;
+use crate::output::Stderr;
+
+/// What every command may use besides its own flags.
+#[derive(Debug, Clone, Copy)]
+pub struct Context {
+    /// What stderr shows.
+    pub stderr: Stderr,
+    /// `--quiet`: no notes on stderr.
+    pub quiet: bool,
+}
+
+impl Context {
+    /// A note on stderr about the data on stdout, unless `--quiet`.
+    pub fn note(&self, note: &str) {
+        if !self.quiet {
+            let _ = writeln!(io::stderr(), "orq: {note}");
+        }
+    }
+}
+
+/// Runs the command the command line names.
+pub async fn run(cli: Cli, context: Context) -> Result<(), Failure> {
+    match cli.command {
+        Command::Completions { shell } => {
+            let mut command = Cli::command();
+            let mut stdout = io::stdout().lock();
+            clap_complete::generate(shell, &mut command, "orq", &mut stdout);
+            stdout.flush()?;
+            Ok(())
+        }
+        Command::Deployments(command) => {
+            // Bad input is reported before anything is started.
+            let prepared = match &command {
+                DeploymentsCommand::Config(args)
+                | DeploymentsCommand::Invoke(args)
+                | DeploymentsCommand::Stream(args) => Some(call::read_body(args)?),
+                DeploymentsCommand::List(_) => None,
+            };
+            let connection = connect(&cli.connection).await?;
+            let client = &connection.client;
+            match command {
+                DeploymentsCommand::List(args) => list::run(client, &args, context).await,
+                DeploymentsCommand::Config(args) => {
+                    config::run(client, &args, prepared.flatten(), context).await
+                }
+                DeploymentsCommand::Invoke(args) => {
+                    invoke::run(client, &args, prepared.flatten(), context).await
+                }
+                DeploymentsCommand::Stream(args) => {
+                    stream::run(client, &args, prepared.flatten(), context).await
+                }
+            }
+        }
+    }
+}
+
+/// Resolves on Ctrl-C; never, where no handler can be installed.
+pub async fn interrupted() {
+    if tokio::signal::ctrl_c().await.is_err() {
+        std::future::pending::<()>().await;
+    }
+}
