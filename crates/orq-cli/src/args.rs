@@ -69,7 +69,7 @@ pub struct ConnectionArgs {
     pub api_key: Option<ApiKey>,
 
     /// The service's URL [default: https://my.orq.ai].
-    #[arg(long, env = "ORQ_BASE_URL", global = true, value_name = "URL")]
+    #[arg(long, env = "ORQ_BASE_URL", hide_env_values = true, global = true, value_name = "URL")]
     pub base_url: Option<String>,
 
     /// Time allowed for each request, such as 30s, 500ms or 2m (plain numbers are seconds) [default: 600s].
@@ -81,11 +81,11 @@ pub struct ConnectionArgs {
     pub retries: Option<usize>,
 
     /// The environment written into each request's context (routing rules match it).
-    #[arg(long, env = "ORQ_ENVIRONMENT", global = true, value_name = "NAME")]
+    #[arg(long, env = "ORQ_ENVIRONMENT", hide_env_values = true, global = true, value_name = "NAME")]
     pub environment: Option<String>,
 
     /// The contact id sent with each request.
-    #[arg(long, env = "ORQ_CONTACT_ID", global = true, value_name = "ID")]
+    #[arg(long, env = "ORQ_CONTACT_ID", hide_env_values = true, global = true, value_name = "ID")]
     pub contact_id: Option<String>,
 
     /// Run against a built-in fake of orq.ai (sample deployments support-bot, summarizer,
@@ -197,7 +197,8 @@ pub fn parse_duration(text: &str) -> Result<Duration, String> {
     let text = text.trim();
     let split = text.find(|c: char| !(c.is_ascii_digit() || c == '.')).unwrap_or(text.len());
     let (number, unit) = text.split_at(split);
-    let number: f64 = number.parse().map_err(|_| format!("`{text}` is not a duration such as 30s or 500ms"))?;
+    let number: f64 =
+        number.parse().map_err(|_| format!("`{text}` is not a duration such as 30s or 500ms"))?;
     let seconds = match unit.trim() {
         "" | "s" => number,
         "ms" => number / 1000.0,

@@ -36,8 +36,8 @@ Exit codes:
 pub enum Failure {
     /// The arguments cannot work; the message says why.
     Usage(String),
-    /// A call to orq.ai failed.
-    Orq(orq::Error),
+    /// A call to orq.ai failed; the base URL it went to, once known.
+    Orq(Box<orq::Error>, Option<String>),
     /// Reading an input failed; the message names it.
     Input(String),
     /// Writing to stdout failed.
@@ -48,7 +48,7 @@ pub enum Failure {
 
 impl From<orq::Error> for Failure {
     fn from(error: orq::Error) -> Self {
-        Failure::Orq(error)
+        Failure::Orq(Box::new(error), None)
     }
 }
 
@@ -63,9 +63,17 @@ impl Failure {
     pub fn code(&self) -> u8 {
         match self {
             Failure::Usage(_) => USAGE,
-            Failure::Orq(error) => orq_code(error),
+            Failure::Orq(error, _) => orq_code(error),
             Failure::Input(_) | Failure::Output(_) => OTHER,
             Failure::Interrupted => INTERRUPTED,
+        }
+    }
+
+    /// The same failure, naming the base URL a failed call went to.
+    pub fn sent_to(self, base_url: &str) -> Self {
+        match self {
+            Failure::Orq(error, None) => Failure::Orq(error, Some(base_url.to_string())),
+            other => other,
         }
     }
 
@@ -80,9 +88,10 @@ fn orq_code(error: &orq::Error) -> u8 {
     match error {
         Error::Api { status, .. } if status.is_client_error() => API_CLIENT,
         Error::Api { .. } => API_SERVER,
-        Error::Connect { .. } | Error::ConnectTimeout { .. } | Error::Connection { .. } | Error::Timeout { .. } => {
-            CONNECTION
-        }
+        Error::Connect { .. }
+        | Error::ConnectTimeout { .. }
+        | Error::Connection { .. }
+        | Error::Timeout { .. } => CONNECTION,
         Error::Decode { .. } | Error::BodyTooLarge { .. } | Error::Stream(_) => RESPONSE,
         Error::InvalidRequest(_) | Error::Config(_) => USAGE,
         _ => OTHER,
@@ -92,13 +101,15 @@ fn orq_code(error: &orq::Error) -> u8 {
 /// A hint printed after an error, where one helps.
 pub fn hint(failure: &Failure) -> Option<&'static str> {
     match failure {
-        Failure::Orq(error) if error.is_unauthorized() => {
+        Failure::Orq(error, _) if error.is_unauthorized() => {
             Some("check the API key (--api-key or ORQ_API_KEY)")
         }
-        Failure::Orq(error) if error.is_not_found() => {
+        Failure::Orq(error, _) if error.is_not_found() => {
             Some("`orq deployments list` shows the deployments' keys")
         }
-        Failure::Orq(orq::Error::Connect { .. } | orq::Error::ConnectTimeout { .. }) => {
+        Failure::Orq(error, _)
+            if matches!(**error, orq::Error::Connect { .. } | orq::Error::ConnectTimeout { .. }) =>
+        {
             Some("check the network and the base URL (--base-url or ORQ_BASE_URL)")
         }
         _ => None,

@@ -31,11 +31,12 @@ impl Stderr {
     pub fn report(&self, failure: &Failure) {
         let message = match failure {
             Failure::Usage(message) | Failure::Input(message) => message.clone(),
-            Failure::Orq(error) => describe(error),
+            Failure::Orq(error, base_url) => describe(error, base_url.as_deref()),
             Failure::Output(error) => format!("could not write the output: {error}"),
             Failure::Interrupted => "interrupted".to_string(),
         };
-        let (red, yellow, reset) = if self.colour { ("\x1b[1;31m", "\x1b[33m", "\x1b[0m") } else { ("", "", "") };
+        let (red, yellow, reset) =
+            if self.colour { ("\x1b[1;31m", "\x1b[33m", "\x1b[0m") } else { ("", "", "") };
         let mut stderr = io::stderr().lock();
         let _ = writeln!(stderr, "orq: {red}error:{reset} {message}");
         if let Some(hint) = exit::hint(failure) {
@@ -63,13 +64,21 @@ impl Stderr {
     }
 }
 
-/// `orq::Error`'s own words (cause and host, never the key), plus the request
-/// id when the service sent one.
-fn describe(error: &orq::Error) -> String {
-    match error {
-        orq::Error::Api { request_id: Some(id), .. } => format!("{error} (request id {id})"),
-        _ => error.to_string(),
+/// `orq::Error`'s own words (cause and host, never the key); for an error
+/// answer also where it came from and its request id.
+fn describe(error: &orq::Error, base_url: Option<&str>) -> String {
+    let orq::Error::Api { request_id, .. } = error else { return error.to_string() };
+    let mut message = error.to_string();
+    if let Some(base_url) = base_url {
+        message.push_str(&format!(" (from {base_url}"));
+        if let Some(id) = request_id {
+            message.push_str(&format!(", request id {id}"));
+        }
+        message.push(')');
+    } else if let Some(id) = request_id {
+        message.push_str(&format!(" (request id {id})"));
     }
+    message
 }
 
 /// A running spinner; dropping it stops it and clears its line.

@@ -27,7 +27,9 @@ pub fn read_body(args: &CallArgs) -> Result<Option<DeploymentRequest>, Failure> 
             .map_err(|e| Failure::Input(format!("could not read the body file `{source}`: {e}")))?;
         (text, format!("`{source}`"))
     };
-    parse_body(&text, &args.key).map(Some).map_err(|problem| Failure::Usage(format!("the body from {name} {problem}")))
+    parse_body(&text, &args.key)
+        .map(Some)
+        .map_err(|problem| Failure::Usage(format!("the body from {name} {problem}")))
 }
 
 /// A request body from JSON text. Its `key` may be left out: the command's KEY
@@ -43,7 +45,11 @@ fn parse_body(text: &str, key: &str) -> Result<DeploymentRequest, String> {
 }
 
 /// `call` with the body, then the inputs and messages of the flags on top.
-pub fn build<Op>(mut call: DeploymentCall<Op>, args: &CallArgs, body: Option<DeploymentRequest>) -> DeploymentCall<Op> {
+pub fn build<Op>(
+    mut call: DeploymentCall<Op>,
+    args: &CallArgs,
+    body: Option<DeploymentRequest>,
+) -> DeploymentCall<Op> {
     if let Some(body) = body {
         call = call.body(body);
     }

@@ -20,7 +20,8 @@ pub async fn run(client: &Client, args: &ListArgs, context: Context) -> Result<(
     let mut out = BufWriter::new(io::stdout().lock());
     if args.all {
         // `list_all` pages by 200; an explicit --limit is the page size.
-        let request = if args.limit.is_none() { request.limit(orq::deployments::MAX_PAGE_SIZE) } else { request };
+        let request =
+            if args.limit.is_none() { request.limit(orq::deployments::MAX_PAGE_SIZE) } else { request };
         let spinner = context.stderr.spinner("listing deployments");
         let mut deployments = std::pin::pin!(request.into_stream());
         let mut table = table();

@@ -53,7 +53,7 @@ pub async fn run(cli: Cli, context: Context) -> Result<(), Failure> {
             };
             let connection = connect(&cli.connection).await?;
             let client = &connection.client;
-            match command {
+            let outcome = match command {
                 DeploymentsCommand::List(args) => list::run(client, &args, context).await,
                 DeploymentsCommand::Config(args) => {
                     config::run(client, &args, prepared.flatten(), context).await
@@ -64,7 +64,8 @@ pub async fn run(cli: Cli, context: Context) -> Result<(), Failure> {
                 DeploymentsCommand::Stream(args) => {
                     stream::run(client, &args, prepared.flatten(), context).await
                 }
-            }
+            };
+            outcome.map_err(|failure| failure.sent_to(client.base_url()))
         }
     }
 }
