@@ -19,6 +19,28 @@ Examples (offline, against a built-in fake of orq.ai):
   orq --mock deployments stream translator -v source_language=English -v target_language=Dutch -m 'Good morning'
   orq --mock deployments stream summarizer -v 'text=Rust is fast.' --json";
 
+const LIST_EXAMPLES: &str = "\
+Examples:
+  orq --mock deployments list
+  orq --mock deployments list --limit 2 --json
+  orq --mock deployments list --all --json";
+
+const CONFIG_EXAMPLES: &str = "\
+Examples:
+  orq --mock deployments config support-bot -v name=Ada
+  orq --mock deployments config translator -v source_language=English -v target_language=Dutch --json";
+
+const INVOKE_EXAMPLES: &str = "\
+Examples:
+  orq --mock deployments invoke support-bot -v name=Ada -m 'Where is my order?'
+  orq --mock deployments invoke summarizer -v 'text=Rust is fast and safe.' --json
+  echo '{\"inputs\": {\"name\": \"Ada\"}}' | orq --mock deployments invoke support-bot --body - -m Hello";
+
+const STREAM_EXAMPLES: &str = "\
+Examples:
+  orq --mock deployments stream support-bot -v name=Ada -m 'Where is my order?'
+  orq --mock deployments stream translator -v source_language=English -v target_language=Dutch -m 'Good morning' --json";
+
 /// The text after the options of `orq --help`: examples, then exit codes.
 fn after_help() -> String {
     format!("{EXAMPLES}\n\n{}", exit::HELP)
@@ -38,7 +60,7 @@ fn after_help() -> String {
 )]
 pub struct Cli {
     /// Connection settings, accepted before or after the subcommand.
-    #[command(flatten)]
+    #[command(flatten, next_help_heading = "Connection (before or after the subcommand)")]
     pub connection: ConnectionArgs,
 
     /// More logs on stderr: -v info, -vv debug, -vvv trace (before the subcommand).
@@ -113,15 +135,20 @@ pub enum Command {
 #[derive(Subcommand)]
 pub enum DeploymentsCommand {
     /// List deployments, newest first: a table, or JSON with --json.
+    #[command(after_help = LIST_EXAMPLES)]
     List(ListArgs),
 
     /// Show the configuration a deployment resolves to (prompt, model, parameters), without running it.
+    #[command(after_help = CONFIG_EXAMPLES)]
     Config(CallArgs),
 
     /// Run a deployment and print the generation's text (--json: the whole response).
+    #[command(after_help = INVOKE_EXAMPLES)]
     Invoke(CallArgs),
 
     /// Run a deployment and print the text as it is generated (--json: one chunk per line).
+    /// Ctrl-C ends it (exit 130), keeping the text so far.
+    #[command(after_help = STREAM_EXAMPLES)]
     Stream(CallArgs),
 }
 

@@ -518,21 +518,38 @@ async fn mock_needs_no_key_and_no_network() {
 
 #[tokio::test]
 async fn every_example_in_the_help_runs_offline() {
-    let help = run({
+    let helps: [&[&str]; 5] = [
+        &[],
+        &["deployments", "list"],
+        &["deployments", "config"],
+        &["deployments", "invoke"],
+        &["deployments", "stream"],
+    ];
+    let mut examples = Vec::new();
+    for command in helps {
+        let mut help = orq();
+        help.args(command).arg("--help");
+        let help = run(help).await;
+        help.success();
+        let before = examples.len();
+        for line in help.stdout.lines().map(str::trim) {
+            // `echo BODY | orq …`: the body goes to stdin.
+            let (stdin, line) = match line.split_once(" | ") {
+                Some((echo, line)) if echo.starts_with("echo ") => {
+                    (Some(shell_words(echo).pop().unwrap()), line)
+                }
+                _ => (None, line),
+            };
+            if line.starts_with("orq --mock ") {
+                examples.push((line.to_string(), stdin));
+            }
+        }
+        assert!(examples.len() > before, "no examples in the help of {command:?}: {}", help.stdout);
+    }
+    for (example, stdin) in examples {
         let mut command = orq();
-        command.arg("--help");
-        command
-    })
-    .await;
-    help.success();
-    let examples: Vec<&str> =
-        help.stdout.lines().map(str::trim).filter(|line| line.starts_with("orq --mock ")).collect();
-    assert!(examples.len() >= 5, "{}", help.stdout);
-    for example in examples {
-        let words = shell_words(example);
-        let mut command = orq();
-        command.args(&words[1..]);
-        let out = run(command).await;
+        command.args(&shell_words(&example)[1..]);
+        let out = run_with(command, stdin.as_deref()).await;
         assert_eq!(out.code, 0, "`{example}` failed: {}", out.stderr);
         assert!(!out.stdout.trim().is_empty(), "`{example}` printed nothing");
     }
