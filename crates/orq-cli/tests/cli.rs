@@ -579,6 +579,47 @@ async fn completions_are_printed_for_a_shell() {
     assert!(out.stdout.contains("_orq()") && out.stdout.contains("deployments"), "{}", out.stdout);
 }
 
+#[tokio::test]
+async fn logs_go_to_stderr_and_quiet_silences_notes() {
+    let mock = mock().await;
+    // Before the subcommand, where -v means verbose (after it, -v is an input).
+    let mut command = orq();
+    command.args(["-vv", "--base-url", &mock.url(), "--api-key", "k", "deployments", "list", "--limit", "1"]);
+    let out = run(command).await;
+    out.success();
+    assert!(out.stderr.contains("orq request succeeded"), "{}", out.stderr);
+    assert_eq!(out.stdout.lines().count(), 2, "logs stay off stdout: {}", out.stdout);
+
+    let mut command = orq();
+    command.args(["-q", "--base-url", &mock.url(), "--api-key", "k", "deployments", "list", "--limit", "1"]);
+    let out = run(command).await;
+    out.success();
+    assert_eq!(out.stderr, "");
+}
+
+#[tokio::test]
+async fn no_colour_or_spinner_when_stderr_is_not_a_terminal() {
+    let mock = mock().await;
+    let mut command = orq_at(&mock, &["deployments", "invoke", "no-such-bot"]);
+    command.env_remove("NO_COLOR");
+    let out = run(command).await;
+    out.failure(3);
+    assert!(out.stderr.starts_with("orq: error: "), "{:?}", out.stderr);
+    assert!(!out.stderr.contains('\x1b') && !out.stderr.contains('\r'), "{:?}", out.stderr);
+}
+
+#[tokio::test]
+async fn a_reader_that_goes_away_is_not_an_error() {
+    // stdout closed before or while orq writes: either way a quiet success.
+    let mut command = orq();
+    command.args(["--mock", "deployments", "stream", "support-bot", "--json"]);
+    let mut child = command.spawn().unwrap();
+    drop(child.stdout.take());
+    let output = tokio::time::timeout(SAFETY, child.wait_with_output()).await.unwrap().unwrap();
+    assert_eq!(output.status.code(), Some(0), "{}", String::from_utf8_lossy(&output.stderr));
+    assert!(output.stderr.is_empty(), "{}", String::from_utf8_lossy(&output.stderr));
+}
+
 /// Splits a command line of the help into words: spaces separate, single
 /// quotes group.
 fn shell_words(line: &str) -> Vec<String> {
