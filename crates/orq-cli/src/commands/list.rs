@@ -22,17 +22,19 @@ pub async fn run(client: &Client, args: &ListArgs, context: Context) -> Result<(
         // `list_all` pages by 200; an explicit --limit is the page size.
         let request =
             if args.limit.is_none() { request.limit(orq::deployments::MAX_PAGE_SIZE) } else { request };
-        let spinner = context.stderr.spinner("listing deployments");
+        let mut spinner = Some(context.stderr.spinner("listing deployments"));
         let mut deployments = std::pin::pin!(request.into_stream());
         let mut table = table();
         while let Some(deployment) = deployments.try_next().await? {
             if args.json {
+                // Lines are printed as pages arrive: the wait is over.
+                spinner.take();
                 output::json_line(&mut out, &deployment)?;
             } else {
                 table.row(row(&deployment));
             }
         }
-        spinner.stop();
+        drop(spinner);
         if !args.json {
             write_table(&mut out, &table, context)?;
         }

@@ -37,33 +37,30 @@ impl Context {
 pub async fn run(cli: Cli, context: Context) -> Result<(), Failure> {
     match cli.command {
         Command::Completions { shell } => {
-            let mut command = Cli::command();
+            // Into memory first: clap_complete panics on a failed write
+            // (`orq completions bash | head`), ours is an error.
+            let mut script = Vec::new();
+            clap_complete::generate(shell, &mut Cli::command(), "orq", &mut script);
             let mut stdout = io::stdout().lock();
-            clap_complete::generate(shell, &mut command, "orq", &mut stdout);
+            stdout.write_all(&script)?;
             stdout.flush()?;
             Ok(())
         }
         Command::Deployments(command) => {
-            // Bad input is reported before anything is started.
-            let prepared = match &command {
+            // A bad --body is reported before anything is started.
+            let body = match &command {
                 DeploymentsCommand::Config(args)
                 | DeploymentsCommand::Invoke(args)
-                | DeploymentsCommand::Stream(args) => Some(call::read_body(args)?),
+                | DeploymentsCommand::Stream(args) => call::read_body(args)?,
                 DeploymentsCommand::List(_) => None,
             };
             let connection = connect(&cli.connection).await?;
             let client = &connection.client;
             let outcome = match command {
                 DeploymentsCommand::List(args) => list::run(client, &args, context).await,
-                DeploymentsCommand::Config(args) => {
-                    config::run(client, &args, prepared.flatten(), context).await
-                }
-                DeploymentsCommand::Invoke(args) => {
-                    invoke::run(client, &args, prepared.flatten(), context).await
-                }
-                DeploymentsCommand::Stream(args) => {
-                    stream::run(client, &args, prepared.flatten(), context).await
-                }
+                DeploymentsCommand::Config(args) => config::run(client, &args, body, context).await,
+                DeploymentsCommand::Invoke(args) => invoke::run(client, &args, body, context).await,
+                DeploymentsCommand::Stream(args) => stream::run(client, &args, body, context).await,
             };
             outcome.map_err(|failure| failure.sent_to(client.base_url()))
         }
