@@ -90,8 +90,15 @@ pub struct ConnectionArgs {
     )]
     pub api_key: Option<ApiKey>,
 
-    /// The service's URL [default: https://my.orq.ai].
-    #[arg(long, env = "ORQ_BASE_URL", hide_env_values = true, global = true, value_name = "URL")]
+    /// The service's URL (default: `orq::DEFAULT_BASE_URL`).
+    #[arg(
+        long,
+        env = "ORQ_BASE_URL",
+        hide_env_values = true,
+        global = true,
+        value_name = "URL",
+        help = "The service's URL [default: https://my.orq.ai]"
+    )]
     pub base_url: Option<String>,
 
     /// Time allowed for each request, such as 30s, 500ms or 2m (plain numbers are seconds) [default: 600s].
@@ -264,6 +271,13 @@ mod tests {
         assert!(parse_duration("0").is_err());
         assert!(parse_duration("soon").is_err());
         assert!(parse_duration("3h").is_err());
+    }
+
+    #[test]
+    fn the_help_names_the_default_url() {
+        use clap::CommandFactory;
+        let help = Cli::command().render_help().to_string();
+        assert!(help.contains(&format!("[default: {}]", orq::DEFAULT_BASE_URL)), "{help}");
     }
 
     #[test]
