@@ -2,6 +2,8 @@
 //! on stderr (errors, the waiting spinner), colour only where it can be seen.
 
 use std::io::{self, IsTerminal, Write};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
 use serde::Serialize;
@@ -48,19 +50,22 @@ impl Stderr {
     /// is cleared, when the returned guard is dropped.
     pub fn spinner(&self, what: &str) -> Spinner {
         if !self.spinner {
-            return Spinner { task: None };
+            return Spinner { task: None, drawn: Arc::default() };
         }
         let label = what.to_string();
+        let drawn = Arc::new(AtomicBool::new(false));
+        let shown = Arc::clone(&drawn);
         let task = tokio::spawn(async move {
             // Quick answers never show it: no flicker.
             tokio::time::sleep(Duration::from_millis(150)).await;
             const FRAMES: [&str; 10] = ["⠋", "⠙", "⠹", "⠸", "⠼", "⠴", "⠦", "⠧", "⠇", "⠏"];
             for frame in FRAMES.iter().cycle() {
+                shown.store(true, Ordering::Relaxed);
                 let _ = write!(io::stderr(), "\r{frame} {label}");
                 tokio::time::sleep(Duration::from_millis(80)).await;
             }
         });
-        Spinner { task: Some(task) }
+        Spinner { task: Some(task), drawn }
     }
 }
 
@@ -85,6 +90,8 @@ fn describe(error: &orq::Error, base_url: Option<&str>) -> String {
 #[must_use = "the spinner stops when dropped"]
 pub struct Spinner {
     task: Option<JoinHandle<()>>,
+    /// Whether a frame was drawn, so there is a line to clear.
+    drawn: Arc<AtomicBool>,
 }
 
 impl Spinner {
@@ -98,7 +105,9 @@ impl Drop for Spinner {
             // The runtime has one thread: an aborted task never runs again, so
             // no frame can follow the clearing below.
             task.abort();
-            let _ = write!(io::stderr(), "\r\x1b[2K");
+            if self.drawn.load(Ordering::Relaxed) {
+                let _ = write!(io::stderr(), "\r\x1b[2K");
+            }
         }
     }
 }
