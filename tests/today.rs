@@ -15,7 +15,7 @@ use std::sync::{Arc, Mutex, OnceLock};
 
 use httpmock::{HttpMockRequest, HttpMockResponse, Method, MockServer};
 use orq::request::{Condition, Conditions, Identity, KnowledgeFilter, Thread};
-use orq::types::{DeploymentRequest, Message, StreamChunk};
+use orq::types::{Count, DeploymentRequest, Message, StreamChunk};
 use orq::{Client, Error};
 use orq_api::mock::MockServerExt;
 use orq_mock::MockOrq;
@@ -473,9 +473,12 @@ async fn invoke_answers_carry_usage_telemetry_and_reasoning() {
     let usage = out.usage().expect("usage");
     assert_eq!(
         (usage.prompt_tokens, usage.completion_tokens, usage.total_tokens),
-        (Some(10), Some(5), Some(15))
+        (Some(Count::from(10u64)), Some(Count::from(5u64)), Some(Count::from(15u64)))
     );
-    assert_eq!((usage.cached_tokens(), usage.reasoning_tokens()), (Some(4), Some(3)));
+    assert_eq!(
+        (usage.cached_tokens(), usage.reasoning_tokens()),
+        (Some(Count::from(4u64)), Some(Count::from(3u64)))
+    );
     let telemetry = out.telemetry().expect("telemetry");
     assert_eq!(telemetry.trace_id, "0af7651916cd43dd8448eb211c80319c");
     assert_eq!(telemetry.span_id, "b7ad6b7169203331");
@@ -524,7 +527,7 @@ async fn a_streams_reasoning_usage_and_telemetry_reach_the_collected_message() {
     let usage = message.usage.expect("usage of the final chunk");
     assert_eq!(
         (usage.prompt_tokens, usage.completion_tokens, usage.total_tokens),
-        (Some(10), Some(5), Some(15))
+        (Some(Count::from(10u64)), Some(Count::from(5u64)), Some(Count::from(15u64)))
     );
     assert_eq!(message.telemetry.expect("telemetry").span_id, "s".repeat(16));
     stream.assert_calls_async(1).await;
@@ -559,9 +562,10 @@ async fn the_mock_answers_mock_response_with_usage_and_telemetry() {
     let out = call().send().await.unwrap().expect("a body");
     assert_eq!(out.text(), Some("Your order ships tomorrow."));
     let usage = out.usage().expect("usage when asked");
-    assert_eq!(usage.completion_tokens, Some(4));
-    assert!(usage.prompt_tokens.is_some_and(|n| n > 0), "{usage:?}");
-    assert_eq!(usage.total_tokens, Some(usage.prompt_tokens.unwrap() + 4));
+    assert_eq!(usage.completion_tokens, Some(Count::from(4u64)));
+    let prompt = usage.prompt_tokens.and_then(|n| n.as_u64()).expect("whole prompt tokens");
+    assert!(prompt > 0, "{usage:?}");
+    assert_eq!(usage.total_tokens, Some(Count::from(prompt + 4)));
     let telemetry = out.telemetry().expect("telemetry");
     assert_eq!((telemetry.trace_id.len(), telemetry.span_id.len()), (32, 16));
 
@@ -598,14 +602,14 @@ async fn the_mock_streams_mock_response_with_usage_on_the_final_chunk() {
     let (last, rest) = chunks.split_last().expect("chunks");
     assert!(rest.iter().all(|c| c.usage.is_none()), "usage only on the final chunk");
     assert_eq!(last.is_final, Some(true));
-    assert_eq!(last.usage.as_ref().and_then(|u| u.completion_tokens), Some(3));
+    assert_eq!(last.usage.as_ref().and_then(|u| u.completion_tokens), Some(Count::from(3u64)));
     let trace = last.telemetry.as_ref().expect("telemetry").trace_id.clone();
     assert!(chunks.iter().all(|c| c.telemetry.as_ref().is_some_and(|t| t.trace_id == trace)));
 
     let mut collected = orq::StreamedMessage::default();
     chunks.into_iter().for_each(|chunk| collected.push(chunk));
     assert_eq!(collected.text, "Streamed canned answer.");
-    assert_eq!(collected.usage.and_then(|u| u.total_tokens).map(|n| n >= 3), Some(true));
+    assert_eq!(collected.usage.and_then(|u| u.total_tokens?.as_u64()).map(|n| n >= 3), Some(true));
     mock.shutdown().await;
 }
 

@@ -159,6 +159,9 @@ pub fn generate(spec_path: &Path) -> Result<Vec<(String, String)>, String> {
         );
     }
 
+    // Counts the service sends keep the number as sent (hand-written in orq-api).
+    settings.with_replacement("Count", "crate::Count", [TypeImpl::Display].into_iter());
+
     for open in &open_unions {
         settings.with_replacement(&open.name, format!("super::open_unions::{}", open.name), [].into_iter());
     }
@@ -703,7 +706,9 @@ fn lenient_module() -> TokenStream {
         pub mod lenient {
             use ::serde::de::{Deserialize, Deserializer, Error, Unexpected, Visitor};
 
-            /// An integer field's value.
+            /// An integer field's value. (Unused while every integer field of
+            /// the spec is optional.)
+            #[allow(dead_code)]
             pub fn int<'de, D, T>(deserializer: D) -> ::std::result::Result<T, D::Error>
             where
                 D: Deserializer<'de>,

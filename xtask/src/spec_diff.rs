@@ -21,14 +21,17 @@
 //!
 //! Comparison rules, per upstream path:
 //! - MISSING (fails): no matching path in ours (reported once per missing subtree), a missing
-//!   operation, parameter, content type or response with content, or an upstream enum value
-//!   absent from our enum.
+//!   operation (among [`OPERATIONS`], or any other upstream `/v2/deployments` operation not in
+//!   [`OUT_OF_SCOPE`]), parameter, content type or response with content, an upstream enum value
+//!   absent from our enum, or a response field ours reads as `integer` where upstream says
+//!   `number` (a fractional value would not decode).
 //! - DIFF (fails only with `--strict`): ours is stricter than upstream: ours lacks a type upstream
 //!   has, requires what upstream leaves optional, refuses a null upstream allows, restricts to a
 //!   (closed) enum where upstream is open, or is free-form where upstream has fields.
 //! - note: ours is more lenient (a wider type set, optional where upstream requires, nullable
 //!   where upstream is not, an enum marked `x-orq-open` where upstream has none), ours `integer`
-//!   for upstream `number` (narrowed), untyped or enum-less on our side, extra enum values,
+//!   for upstream `number` in a request (narrowed: we only send integers), an operation of a
+//!   later revision the upstream document lacks, untyped or enum-less on our side, extra enum values,
 //!   upstream `format`s ours lacks, paths/sections only ours has, upstream responses without
 //!   content that ours lacks (e.g. 204, 401: nothing to model).
 //!
@@ -46,8 +49,16 @@ use serde_json::Value;
 pub const OPERATIONS: &[(&str, &str)] = &[
     ("get", "/v2/deployments"),
     ("post", "/v2/deployments/get_config"),
+    ("get", "/v2/deployments/{keyOrID}/versions"),
     ("post", "/v2/deployments/invoke"),
     ("post", "/v2/deployments/stream"),
+];
+
+/// Upstream deployments operations outside the SDK's surface, as `(method, path)`: reported as
+/// notes. Any other upstream `/v2/deployments` operation not in [`OPERATIONS`] is MISSING.
+pub const OUT_OF_SCOPE: &[(&str, &str)] = &[
+    // `deployments.metrics.create` (2025-04): reporting feedback metrics, not running deployments.
+    ("post", "/v2/deployments/{id}/metrics"),
 ];
 
 const USAGE: &str = "usage: cargo xtask spec-diff <upstream.yaml|json> [--ours <spec>] [--strict]";
@@ -502,7 +513,8 @@ pub fn diff(ours: &Value, upstream: &Value) -> Report {
         let op = format!("{} {path}", method.to_ascii_uppercase());
         let push = |v: &mut Vec<Finding>, text: String| v.push(Finding { op: op.clone(), text });
         match (octx.sections(method, path), uctx.sections(method, path)) {
-            (_, None) => push(&mut rep.diffs, "upstream document has no such operation".into()),
+            // An operation of a later revision: nothing to compare in this one.
+            (_, None) => push(&mut rep.notes, "upstream document has no such operation".into()),
             (None, Some(_)) => push(&mut rep.missing, "operation missing from our spec".into()),
             (Some(o), Some(u)) => {
                 let mut used = BTreeSet::new();
@@ -522,6 +534,19 @@ pub fn diff(ours: &Value, upstream: &Value) -> Report {
                 for loc in o.keys().filter(|l| !used.contains(l)) {
                     push(&mut rep.notes, format!("extra (ours only): {loc}"));
                 }
+            }
+        }
+    }
+    // A deployments operation upstream has and we do not compare would go unnoticed.
+    let upstream_paths = upstream.get("paths").and_then(Value::as_object).into_iter().flatten();
+    for (path, item) in upstream_paths.filter(|(path, _)| path.starts_with("/v2/deployments")) {
+        for method in ["get", "put", "post", "delete", "patch"].into_iter().filter(|m| item.get(*m).is_some())
+        {
+            let op = format!("{} {path}", method.to_ascii_uppercase());
+            if OUT_OF_SCOPE.contains(&(method, path.as_str())) {
+                rep.notes.push(Finding { op, text: "operation outside the SDK's surface".into() });
+            } else if !OPERATIONS.contains(&(method, path.as_str())) {
+                rep.missing.push(Finding { op, text: "operation missing from our spec".into() });
             }
         }
     }
@@ -662,8 +687,15 @@ fn diff_flat(op: &str, loc: &str, ours: &Flat, upstream: &Flat, rep: &mut Report
         let mut ours_types = o.types.clone();
         let number = |s: &BTreeSet<String>| s.contains("number") && !s.contains("integer");
         // Integers are numbers: ours `integer` (beside or instead of `number`) fits upstream `number`.
+        // In a request, sending only integers is within what upstream accepts; in a response, a
+        // fractional value upstream allows would not decode.
         if number(&u.types) && ours_types.remove("integer") && ours_types.insert("number".into()) {
-            rep.notes.push(finding(format!("{here}: ours integer, upstream number (narrowed)")));
+            if loc.starts_with("response") {
+                rep.missing
+                    .push(finding(format!("{here}: ours integer, upstream number (fractions refused)")));
+            } else {
+                rep.notes.push(finding(format!("{here}: ours integer, upstream number (narrowed)")));
+            }
         }
         if !u.types.is_empty() && ours_types.is_empty() {
             rep.notes.push(finding(format!("{here}: ours untyped, upstream {}", list(&u.types))));

@@ -16,10 +16,11 @@ use std::collections::BTreeMap;
 use crate::types::{
     AssistantAudio, AssistantContent, AssistantContentPart, AssistantFunctionCall, AssistantToolCall,
     AudioFormat, CacheControl, CacheControlType, CacheTtl, ChoiceMessage, DeploymentList, DeploymentRequest,
-    Document, DocumentMetadata, FieldCondition, FieldConditions, FileData, FilterValue, Identity,
-    ImageDetail, ImageUrl, InputAudio, InputValue, InvokeOptions, InvokeResponse, KnowledgeFilter, Message,
-    StreamChoice, StreamChunk, TextContent, TextContentPart, TextPartType, Thread, ToolContent,
-    ToolContentPart, ToolKind, UserContent, UserContentPart,
+    DeploymentVersionList, Document, DocumentMetadata, FieldCondition, FieldConditions, FileData,
+    FilterValue, GoogleToolCallContent, Identity, ImageDetail, ImageUrl, InputAudio, InputValue,
+    InvokeOptions, InvokeResponse, KnowledgeFilter, Message, StreamChoice, StreamChunk, TextContent,
+    TextContentPart, TextPartType, Thread, ToolCallExtraContent, ToolContent, ToolContentPart, ToolKind,
+    UserContent, UserContentPart,
 };
 
 // ------------------------------------------------------------------ messages
@@ -68,46 +69,60 @@ impl Message {
     /// # let _ = history;
     /// ```
     pub fn assistant(content: impl Into<AssistantContent>) -> Self {
-        Message::Assistant {
-            audio: None,
-            content: Some(content.into()),
-            name: None,
-            refusal: None,
-            tool_calls: Vec::new(),
-        }
+        Self::blank_assistant().with_assistant_content(content)
     }
 
     /// An earlier answer of the model that only called tools (its content is absent).
     pub fn assistant_tool_calls(calls: impl IntoIterator<Item = AssistantToolCall>) -> Self {
-        Message::Assistant {
-            audio: None,
-            content: None,
-            name: None,
-            refusal: None,
-            tool_calls: calls.into_iter().collect(),
-        }
+        Self::blank_assistant().with_tool_calls(calls)
     }
 
     /// An earlier answer in which the model refused, with its refusal message.
     pub fn assistant_refusal(refusal: impl Into<String>) -> Self {
-        Message::Assistant {
-            audio: None,
-            content: None,
-            name: None,
-            refusal: Some(refusal.into()),
-            tool_calls: Vec::new(),
-        }
+        Self::blank_assistant().with_refusal(refusal)
     }
 
     /// An earlier audio answer of the model, referred to by its id.
     pub fn assistant_audio(audio_id: impl Into<String>) -> Self {
+        Self::blank_assistant().with_audio(audio_id)
+    }
+
+    /// An assistant message with nothing set, for the constructors above.
+    fn blank_assistant() -> Self {
         Message::Assistant {
-            audio: Some(AssistantAudio::new(audio_id)),
+            audio: None,
             content: None,
             name: None,
+            reasoning_content: None,
             refusal: None,
             tool_calls: Vec::new(),
         }
+    }
+
+    /// Sets the content of an assistant message. Other roles are returned unchanged.
+    fn with_assistant_content(mut self, text: impl Into<AssistantContent>) -> Self {
+        if let Message::Assistant { content, .. } = &mut self {
+            *content = Some(text.into());
+        }
+        self
+    }
+
+    /// Sets the provider's reasoning behind an assistant message
+    /// (`reasoning_content`), which reasoning models need back to continue
+    /// after their tool calls. Other roles have none; they are returned unchanged.
+    ///
+    /// ```
+    /// use orq_api::types::{AssistantToolCall, Message};
+    ///
+    /// let history = Message::assistant_tool_calls([AssistantToolCall::function("call_1", "track", "{}")])
+    ///     .with_reasoning_content("The user asks where parcel A-1 is.");
+    /// # let _ = history;
+    /// ```
+    pub fn with_reasoning_content(mut self, text: impl Into<String>) -> Self {
+        if let Message::Assistant { reasoning_content, .. } = &mut self {
+            *reasoning_content = Some(text.into());
+        }
+        self
     }
 
     /// The result of the tool call `tool_call_id`: plain text, or a list of
@@ -431,7 +446,23 @@ impl FileData {
         FileData { file_data: Some(data_uri.into()), ..FileData::default() }
     }
 
-    /// A file given by URL (PDF files, Anthropic models).
+    /// A file the provider already holds: an OpenAI file id (`file-...`), or a
+    /// `gs://` Cloud Storage URI for Gemini on Vertex AI.
+    pub fn from_file_id(file_id: impl Into<String>) -> Self {
+        FileData { file_id: Some(file_id.into()), ..FileData::default() }
+    }
+
+    /// How many of `file_data`, `file_id` and `uri` are set: a file part needs
+    /// exactly one, which the `orq` crate checks before sending.
+    pub fn source_count(&self) -> usize {
+        [self.file_data.is_some(), self.file_id.is_some(), self.uri.is_some()]
+            .into_iter()
+            .filter(|set| *set)
+            .count()
+    }
+
+    /// A file given by URL: PDFs for Anthropic models, `https://` and `gs://`
+    /// URLs for Gemini on Vertex AI.
     pub fn from_url(url: impl Into<String>) -> Self {
         FileData { uri: Some(url.into()), ..FileData::default() }
     }
@@ -464,10 +495,30 @@ impl AssistantToolCall {
     pub fn function(id: impl Into<String>, name: impl Into<String>, arguments: impl Into<String>) -> Self {
         AssistantToolCall {
             function: AssistantFunctionCall::new(name, arguments),
+            extra_content: None,
             id: id.into(),
             thought_signature: None,
             type_: ToolKind::Function,
         }
+    }
+
+    /// Sets the Google-specific signature of the model's reasoning state at
+    /// the call (`extra_content.google.thought_signature`), which Gemini 3
+    /// needs back to continue after a tool call; it wins over
+    /// [`with_thought_signature`](Self::with_thought_signature) when both are set.
+    ///
+    /// ```
+    /// use orq_api::types::AssistantToolCall;
+    ///
+    /// let call = AssistantToolCall::function("call_1", "track", "{}").with_google_thought_signature("c2ln");
+    /// let json = serde_json::to_value(&call).unwrap();
+    /// assert_eq!(json["extra_content"]["google"]["thought_signature"], "c2ln");
+    /// ```
+    pub fn with_google_thought_signature(mut self, signature: impl Into<String>) -> Self {
+        let extra = self.extra_content.get_or_insert_with(ToolCallExtraContent::default);
+        extra.google.get_or_insert_with(GoogleToolCallContent::default).thought_signature =
+            Some(signature.into());
+        self
     }
 
     /// Sets the provider's signature of the reasoning that led to the call,
@@ -709,6 +760,13 @@ impl DeploymentList {
     /// The cursor for the next page (`starting_after`), when there is one.
     pub fn next_cursor(&self) -> Option<&str> {
         if self.has_more { self.data.last().map(|d| d.id.as_str()) } else { None }
+    }
+}
+
+impl DeploymentVersionList {
+    /// The cursor for the next (older) page (`starting_after`), when there is one.
+    pub fn next_cursor(&self) -> Option<&str> {
+        if self.has_more { self.data.last().map(|v| v.id.as_str()) } else { None }
     }
 }
 

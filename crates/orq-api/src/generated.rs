@@ -125,6 +125,8 @@ pub mod types {
     )]
     #[non_exhaustive]
     pub struct AssistantToolCall {
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub extra_content: ::std::option::Option<ToolCallExtraContent>,
         pub function: AssistantFunctionCall,
         ///Id of the call; the tool's answer refers to it.
         pub id: ::std::string::String,
@@ -214,7 +216,7 @@ pub mod types {
         pub type_: super::open_enums::CacheControlType,
     }
 
-    ///One generated alternative.
+    ///Response caching of a version; `type` and `ttl` are set when it is enabled.
     #[derive(
         ::schemars::JsonSchema,
         ::serde::Deserialize,
@@ -224,16 +226,45 @@ pub mod types {
         Default,
         PartialEq
     )]
+    pub struct CacheSettings {
+        ///Whether answers are cached.
+        #[serde(default)]
+        pub enabled: bool,
+        ///How long a cached answer is kept, in seconds.
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub ttl: ::std::option::Option<f64>,
+        #[serde(rename = "type", skip_serializing_if = "::std::option::Option::is_none")]
+        pub type_: ::std::option::Option<super::open_enums::CacheKind>,
+    }
+
+    ///One generated alternative.
+    #[derive(
+        ::schemars::JsonSchema,
+        ::serde::Deserialize,
+        ::serde::Serialize,
+        Clone,
+        Debug,
+        PartialEq
+    )]
     pub struct Choice {
         ///Why generation stopped, such as `stop` or `length`.
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub finish_reason: ::std::option::Option<::std::string::String>,
         ///Position among the choices.
-        #[serde(default)]
-        #[serde(deserialize_with = "super::lenient::int")]
-        pub index: u32,
+        #[serde(default = "defaults::choice_index")]
+        pub index: crate::Count,
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub message: ::std::option::Option<super::open_unions::ChoiceMessage>,
+    }
+
+    impl ::std::default::Default for Choice {
+        fn default() -> Self {
+            Self {
+                finish_reason: Default::default(),
+                index: defaults::choice_index(),
+                message: Default::default(),
+            }
+        }
     }
 
     ///Breakdown of the completion tokens.
@@ -249,8 +280,7 @@ pub mod types {
     pub struct CompletionTokensDetails {
         ///Completion tokens spent on reasoning.
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "super::lenient::option_int")]
-        pub reasoning_tokens: ::std::option::Option<u64>,
+        pub reasoning_tokens: ::std::option::Option<crate::Count>,
     }
 
     ///A function of a resolved configuration.
@@ -531,6 +561,108 @@ pub mod types {
         }
     }
 
+    ///One saved version of a deployment variant's configuration.
+    #[derive(
+        ::schemars::JsonSchema,
+        ::serde::Deserialize,
+        ::serde::Serialize,
+        Clone,
+        Debug,
+        PartialEq
+    )]
+    pub struct DeploymentVersion {
+        ///Id of the deployment.
+        #[serde(default)]
+        pub deployment_id: ::std::string::String,
+        ///What changed in this version.
+        #[serde(default)]
+        pub description: ::std::string::String,
+        ///Models tried in order when the primary model fails.
+        #[serde(default, skip_serializing_if = "::std::vec::Vec::is_empty")]
+        pub fallbacks: ::std::vec::Vec<FallbackModel>,
+        ///Unique id of the version; also the pagination cursor.
+        #[serde(rename = "_id", default)]
+        pub id: ::std::string::String,
+        ///Knowledge bases the version retrieves from.
+        #[serde(default, skip_serializing_if = "::std::vec::Vec::is_empty")]
+        pub knowledge_bases: ::std::vec::Vec<KnowledgeBaseLink>,
+        ///Free-form notes on the version.
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub notes: ::std::option::Option<::std::string::String>,
+        ///The prompt, model and parameters of the version.
+        #[serde(default = "defaults::deployment_version_prompt_config")]
+        pub prompt_config: PromptConfig,
+        ///How many times a failed call is retried.
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub retry_count: ::std::option::Option<f64>,
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub settings: ::std::option::Option<VersionSettings>,
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub status: ::std::option::Option<super::open_enums::VersionStatus>,
+        ///When the version was saved (ISO 8601).
+        #[serde(default)]
+        pub timestamp: ::std::string::String,
+        ///Tools the model may call.
+        #[serde(default, skip_serializing_if = "::std::vec::Vec::is_empty")]
+        pub tools: ::std::vec::Vec<DeploymentTool>,
+        ///Id of the user who saved it; null when not recorded.
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub user_id: ::std::option::Option<::std::string::String>,
+        ///The prompt's variables.
+        #[serde(default, skip_serializing_if = "::std::vec::Vec::is_empty")]
+        pub variables: ::std::vec::Vec<PromptVariable>,
+        ///Id of the variant the version belongs to.
+        #[serde(default)]
+        pub variant_id: ::std::string::String,
+        ///The version's name, such as `v3`.
+        #[serde(default)]
+        pub version: ::std::string::String,
+    }
+
+    impl ::std::default::Default for DeploymentVersion {
+        fn default() -> Self {
+            Self {
+                deployment_id: Default::default(),
+                description: Default::default(),
+                fallbacks: Default::default(),
+                id: Default::default(),
+                knowledge_bases: Default::default(),
+                notes: Default::default(),
+                prompt_config: defaults::deployment_version_prompt_config(),
+                retry_count: Default::default(),
+                settings: Default::default(),
+                status: Default::default(),
+                timestamp: Default::default(),
+                tools: Default::default(),
+                user_id: Default::default(),
+                variables: Default::default(),
+                variant_id: Default::default(),
+                version: Default::default(),
+            }
+        }
+    }
+
+    ///One page of a deployment's saved versions.
+    #[derive(
+        ::schemars::JsonSchema,
+        ::serde::Deserialize,
+        ::serde::Serialize,
+        Clone,
+        Debug,
+        Default,
+        PartialEq
+    )]
+    pub struct DeploymentVersionList {
+        ///The versions of this page, newest first.
+        #[serde(default, skip_serializing_if = "::std::vec::Vec::is_empty")]
+        pub data: ::std::vec::Vec<DeploymentVersion>,
+        ///Whether more versions follow this page.
+        #[serde(default)]
+        pub has_more: bool,
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub object: ::std::option::Option<super::open_enums::ListObject>,
+    }
+
     ///A reference document sent with the request.
     #[derive(
         ::schemars::JsonSchema,
@@ -589,6 +721,72 @@ pub mod types {
         pub message: ::std::string::String,
         #[serde(flatten)]
         pub extra: ::serde_json::Map<::std::string::String, ::serde_json::Value>,
+    }
+
+    ///An evaluator or guardrail attached to a version.
+    #[derive(
+        ::schemars::JsonSchema,
+        ::serde::Deserialize,
+        ::serde::Serialize,
+        Clone,
+        Debug,
+        Default,
+        PartialEq
+    )]
+    pub struct EvaluatorLink {
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub execute_on: ::std::option::Option<super::open_enums::EvaluationTarget>,
+        ///Key or id of the evaluator.
+        #[serde(default)]
+        pub id: ::std::string::String,
+        ///Percentage of calls evaluated, from 1 to 100.
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub sample_rate: ::std::option::Option<f64>,
+    }
+
+    ///A model a version falls back to.
+    #[derive(
+        ::schemars::JsonSchema,
+        ::serde::Deserialize,
+        ::serde::Serialize,
+        Clone,
+        Debug,
+        PartialEq
+    )]
+    pub struct FallbackModel {
+        ///Id of the provider integration used, if a particular one is set.
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub integration_id: ::std::option::Option<::std::string::String>,
+        ///Model name.
+        #[serde(default)]
+        pub model: ::std::string::String,
+        ///Id of the model in orq.ai's model registry.
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub model_db_id: ::std::option::Option<::std::string::String>,
+        ///The model's settings.
+        #[serde(default = "defaults::fallback_model_model_parameters")]
+        pub model_parameters: ModelParameters,
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub model_type: ::std::option::Option<super::open_enums::ModelType>,
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub provider: ::std::option::Option<super::open_enums::Provider>,
+        ///Version of the model's configuration.
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub version: ::std::option::Option<::std::string::String>,
+    }
+
+    impl ::std::default::Default for FallbackModel {
+        fn default() -> Self {
+            Self {
+                integration_id: Default::default(),
+                model: Default::default(),
+                model_db_id: Default::default(),
+                model_parameters: defaults::fallback_model_model_parameters(),
+                model_type: Default::default(),
+                provider: Default::default(),
+                version: Default::default(),
+            }
+        }
     }
 
     ///One test of a metadata field; set exactly one operator.
@@ -676,7 +874,7 @@ pub mod types {
         }
     }
 
-    ///A file given inline (`file_data`) or by URL (`uri`); one of the two.
+    ///A file given inline (`file_data`), as a file the provider already holds (`file_id`) or by URL (`uri`): exactly one of the three.
     #[derive(
         ::schemars::JsonSchema,
         ::serde::Deserialize,
@@ -691,16 +889,19 @@ pub mod types {
         ///The file as a `data:<mime type>;base64,...` URI.
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub file_data: ::std::option::Option<::std::string::String>,
+        ///A file the provider already holds: an OpenAI file id (`file-...`) or a `gs://` Cloud Storage URI for Gemini on Vertex AI.
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub file_id: ::std::option::Option<::std::string::String>,
         ///The file's name, shown to the model when the file is passed as text.
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub filename: ::std::option::Option<::std::string::String>,
-        ///The file's MIME type, such as `application/pdf`.
+        ///The file's MIME type, such as `application/pdf`; the service guesses it from the name when absent.
         #[serde(
             rename = "mimeType",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
         pub mime_type: ::std::option::Option<::std::string::String>,
-        ///URL of the file (PDF files, Anthropic models).
+        ///URL of the file: PDFs for Anthropic models, `https://` and `gs://` URLs for Gemini on Vertex AI.
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub uri: ::std::option::Option<::std::string::String>,
     }
@@ -813,6 +1014,23 @@ pub mod types {
         pub type_: ::std::option::Option<super::open_enums::ParametersType>,
         #[serde(flatten)]
         pub extra: ::serde_json::Map<::std::string::String, ::serde_json::Value>,
+    }
+
+    ///What Google models attach to a tool call.
+    #[derive(
+        ::schemars::JsonSchema,
+        ::serde::Deserialize,
+        ::serde::Serialize,
+        Clone,
+        Debug,
+        Default,
+        PartialEq
+    )]
+    #[non_exhaustive]
+    pub struct GoogleToolCallContent {
+        ///The signature of the model's reasoning state at the call, which Gemini 3 needs to continue after it; it wins over the call's own `thought_signature`.
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub thought_signature: ::std::option::Option<::std::string::String>,
     }
 
     ///Who the request is made for. orq.ai creates the identity on first use and attributes the request to it.
@@ -1121,6 +1339,27 @@ pub mod types {
         pub strict: ::std::option::Option<bool>,
     }
 
+    ///A knowledge base a version retrieves from, and how it builds its query.
+    #[derive(
+        ::schemars::JsonSchema,
+        ::serde::Deserialize,
+        ::serde::Serialize,
+        Clone,
+        Debug,
+        Default,
+        PartialEq
+    )]
+    pub struct KnowledgeBaseLink {
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub configuration: ::std::option::Option<super::open_unions::RetrievalQuery>,
+        ///Id of the link.
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub id: ::std::option::Option<::std::string::String>,
+        ///Id of the knowledge base.
+        #[serde(default)]
+        pub knowledge_id: ::std::string::String,
+    }
+
     ///Restricts which knowledge-base chunks the deployment may retrieve, by their metadata. Either field conditions keyed by metadata field name, or `and` / `or` over a list of such field-condition maps.
     #[derive(
         ::schemars::JsonSchema,
@@ -1194,6 +1433,9 @@ pub mod types {
             ///Optional name of the author.
             #[serde(skip_serializing_if = "::std::option::Option::is_none")]
             name: ::std::option::Option<::std::string::String>,
+            ///The provider's reasoning behind this answer, sent back so that a reasoning model can continue after its tool calls.
+            #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+            reasoning_content: ::std::option::Option<::std::string::String>,
             ///The model's refusal message, if it refused.
             #[serde(skip_serializing_if = "::std::option::Option::is_none")]
             refusal: ::std::option::Option<::std::string::String>,
@@ -1322,12 +1564,18 @@ pub mod types {
         PartialEq
     )]
     pub struct PromptConfig {
+        ///Id of the provider integration the model runs through, if a particular one is set.
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub integration_id: ::std::option::Option<::std::string::String>,
         ///The prompt's messages.
         #[serde(default, skip_serializing_if = "::std::vec::Vec::is_empty")]
         pub messages: ::std::vec::Vec<PromptMessage>,
         ///Model name, such as `gpt-4o`.
         #[serde(default)]
         pub model: ::std::string::String,
+        ///Id of the model in orq.ai's model registry (in a version's configuration).
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub model_db_id: ::std::option::Option<::std::string::String>,
         ///The model's settings.
         #[serde(default = "defaults::prompt_config_model_parameters")]
         pub model_parameters: ModelParameters,
@@ -1338,17 +1586,23 @@ pub mod types {
         ///Tools the model may call.
         #[serde(default, skip_serializing_if = "::std::vec::Vec::is_empty")]
         pub tools: ::std::vec::Vec<DeploymentTool>,
+        ///Version of the prompt configuration.
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub version: ::std::option::Option<::std::string::String>,
     }
 
     impl ::std::default::Default for PromptConfig {
         fn default() -> Self {
             Self {
+                integration_id: Default::default(),
                 messages: Default::default(),
                 model: Default::default(),
+                model_db_id: Default::default(),
                 model_parameters: defaults::prompt_config_model_parameters(),
                 model_type: Default::default(),
                 provider: Default::default(),
                 tools: Default::default(),
+                version: Default::default(),
             }
         }
     }
@@ -1413,6 +1667,9 @@ pub mod types {
         ///The message's content; null when it has none.
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub content: ::std::option::Option<super::open_unions::PromptContent>,
+        ///Id of the message within the prompt (in a version's configuration).
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub id: ::std::option::Option<::std::string::String>,
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub role: ::std::option::Option<super::open_enums::Role>,
         ///Id of the tool call a `tool` message answers.
@@ -1450,8 +1707,32 @@ pub mod types {
     pub struct PromptTokensDetails {
         ///Prompt tokens read from the provider's cache.
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "super::lenient::option_int")]
-        pub cached_tokens: ::std::option::Option<u64>,
+        pub cached_tokens: ::std::option::Option<crate::Count>,
+    }
+
+    ///A `{{variable}}` of a version's prompt.
+    #[derive(
+        ::schemars::JsonSchema,
+        ::serde::Deserialize,
+        ::serde::Serialize,
+        Clone,
+        Debug,
+        Default,
+        PartialEq
+    )]
+    pub struct PromptVariable {
+        ///What the variable holds.
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub description: ::std::option::Option<::std::string::String>,
+        ///Whether the value is personal data, masked in logs.
+        #[serde(default)]
+        pub is_pii: bool,
+        ///The variable's name.
+        #[serde(default)]
+        pub key: ::std::string::String,
+        ///A value saved with the variable, of any JSON type.
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub value: ::std::option::Option<::serde_json::Value>,
     }
 
     ///A knowledge-base chunk the generation used.
@@ -1509,6 +1790,41 @@ pub mod types {
         pub search_score: ::std::option::Option<f64>,
     }
 
+    ///The fields of a fixed knowledge-base query.
+    #[derive(
+        ::schemars::JsonSchema,
+        ::serde::Deserialize,
+        ::serde::Serialize,
+        Clone,
+        Debug,
+        PartialEq
+    )]
+    pub struct StaticQuery {
+        ///The query text.
+        pub query: ::std::string::String,
+    }
+
+    ///The JSON body of a 401 answer: a message, and the status code and details of the service's RPC layer when it reports them.
+    #[derive(
+        ::schemars::JsonSchema,
+        ::serde::Deserialize,
+        ::serde::Serialize,
+        Clone,
+        Debug,
+        PartialEq
+    )]
+    pub struct StatusErrorBody {
+        ///The gRPC status code, such as 16 (unauthenticated).
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        #[serde(default, deserialize_with = "super::lenient::option_int")]
+        pub code: ::std::option::Option<i64>,
+        ///More about the error, in whatever shape the service gives it.
+        #[serde(default, skip_serializing_if = "::std::vec::Vec::is_empty")]
+        pub details: ::std::vec::Vec<::serde_json::Value>,
+        ///What went wrong.
+        pub message: ::std::string::String,
+    }
+
     ///The new piece of one alternative.
     #[derive(
         ::schemars::JsonSchema,
@@ -1516,7 +1832,6 @@ pub mod types {
         ::serde::Serialize,
         Clone,
         Debug,
-        Default,
         PartialEq
     )]
     pub struct StreamChoice {
@@ -1524,11 +1839,20 @@ pub mod types {
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub finish_reason: ::std::option::Option<::std::string::String>,
         ///Position among the choices.
-        #[serde(default)]
-        #[serde(deserialize_with = "super::lenient::int")]
-        pub index: u32,
+        #[serde(default = "defaults::stream_choice_index")]
+        pub index: crate::Count,
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub message: ::std::option::Option<StreamMessage>,
+    }
+
+    impl ::std::default::Default for StreamChoice {
+        fn default() -> Self {
+            Self {
+                finish_reason: Default::default(),
+                index: defaults::stream_choice_index(),
+                message: Default::default(),
+            }
+        }
     }
 
     ///One piece of a streamed generation. Chunks carry the text generated since the previous chunk; the last one has `is_final` set.
@@ -1787,8 +2111,7 @@ pub mod types {
         pub id: ::std::option::Option<::std::string::String>,
         ///Position of the call within the message.
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "super::lenient::option_int")]
-        pub index: ::std::option::Option<u32>,
+        pub index: ::std::option::Option<crate::Count>,
         #[serde(rename = "type", skip_serializing_if = "::std::option::Option::is_none")]
         pub type_: ::std::option::Option<super::open_enums::ToolType>,
     }
@@ -1802,6 +2125,22 @@ pub mod types {
                 type_: Default::default(),
             }
         }
+    }
+
+    ///Provider-specific data carried with a tool call sent as history.
+    #[derive(
+        ::schemars::JsonSchema,
+        ::serde::Deserialize,
+        ::serde::Serialize,
+        Clone,
+        Debug,
+        Default,
+        PartialEq
+    )]
+    #[non_exhaustive]
+    pub struct ToolCallExtraContent {
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub google: ::std::option::Option<GoogleToolCallContent>,
     }
 
     ///A message in which the model asks to call tools.
@@ -1946,21 +2285,18 @@ pub mod types {
     pub struct Usage {
         ///Tokens generated.
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "super::lenient::option_int")]
-        pub completion_tokens: ::std::option::Option<u64>,
+        pub completion_tokens: ::std::option::Option<crate::Count>,
         ///Breakdown of the completion tokens; null when the provider gives none.
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub completion_tokens_details: ::std::option::Option<CompletionTokensDetails>,
         ///Tokens of the prompt.
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "super::lenient::option_int")]
-        pub prompt_tokens: ::std::option::Option<u64>,
+        pub prompt_tokens: ::std::option::Option<crate::Count>,
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub prompt_tokens_details: ::std::option::Option<PromptTokensDetails>,
         ///Prompt and completion tokens together.
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "super::lenient::option_int")]
-        pub total_tokens: ::std::option::Option<u64>,
+        pub total_tokens: ::std::option::Option<crate::Count>,
     }
 
     ///Plain text, or a list of text, image, audio and file parts.
@@ -2028,8 +2364,51 @@ pub mod types {
         },
     }
 
+    ///Evaluation, caching and templating settings of a version.
+    #[derive(
+        ::schemars::JsonSchema,
+        ::serde::Deserialize,
+        ::serde::Serialize,
+        Clone,
+        Debug,
+        Default,
+        PartialEq
+    )]
+    pub struct VersionSettings {
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub cache: ::std::option::Option<CacheSettings>,
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub engine: ::std::option::Option<super::open_enums::TemplateEngine>,
+        ///Evaluators that score calls.
+        #[serde(default, skip_serializing_if = "::std::vec::Vec::is_empty")]
+        pub evaluators: ::std::vec::Vec<EvaluatorLink>,
+        #[serde(
+            rename = "guardrailBehaviour",
+            skip_serializing_if = "::std::option::Option::is_none"
+        )]
+        pub guardrail_behaviour: ::std::option::Option<
+            super::open_enums::GuardrailBehaviour,
+        >,
+        ///Evaluators that can block a call.
+        #[serde(default, skip_serializing_if = "::std::vec::Vec::is_empty")]
+        pub guardrails: ::std::vec::Vec<EvaluatorLink>,
+        ///Whether inputs are masked in logs.
+        #[serde(default)]
+        pub input_masking: bool,
+        ///Whether outputs are masked in logs.
+        #[serde(default)]
+        pub output_masking: bool,
+        ///Whether the system prompt is masked in logs.
+        #[serde(default)]
+        pub system_masking: bool,
+    }
+
     /// Generation of default values for serde.
     pub mod defaults {
+        pub(super) fn choice_index() -> crate::Count {
+            ::serde_json::from_str::<crate::Count>("0").unwrap()
+        }
+
         pub(super) fn config_tool_function() -> super::ConfigFunction {
             super::ConfigFunction {
                 description: Default::default(),
@@ -2040,12 +2419,15 @@ pub mod types {
 
         pub(super) fn deployment_prompt_config() -> super::PromptConfig {
             super::PromptConfig {
+                integration_id: Default::default(),
                 messages: Default::default(),
                 model: Default::default(),
+                model_db_id: Default::default(),
                 model_parameters: Default::default(),
                 model_type: Default::default(),
                 provider: Default::default(),
                 tools: Default::default(),
+                version: Default::default(),
             }
         }
 
@@ -2083,6 +2465,45 @@ pub mod types {
             }
         }
 
+        pub(super) fn deployment_version_prompt_config() -> super::PromptConfig {
+            super::PromptConfig {
+                integration_id: Default::default(),
+                messages: Default::default(),
+                model: Default::default(),
+                model_db_id: Default::default(),
+                model_parameters: Default::default(),
+                model_type: Default::default(),
+                provider: Default::default(),
+                tools: Default::default(),
+                version: Default::default(),
+            }
+        }
+
+        pub(super) fn fallback_model_model_parameters() -> super::ModelParameters {
+            super::ModelParameters {
+                budget_tokens: Default::default(),
+                cache_control: Default::default(),
+                dimensions: Default::default(),
+                encoding_format: Default::default(),
+                format: Default::default(),
+                frequency_penalty: Default::default(),
+                max_tokens: Default::default(),
+                num_images: Default::default(),
+                photo_real_version: Default::default(),
+                presence_penalty: Default::default(),
+                quality: Default::default(),
+                reasoning_effort: Default::default(),
+                response_format: Default::default(),
+                seed: Default::default(),
+                style: Default::default(),
+                temperature: Default::default(),
+                thinking_level: Default::default(),
+                top_k: Default::default(),
+                top_p: Default::default(),
+                verbosity: Default::default(),
+            }
+        }
+
         pub(super) fn prompt_config_model_parameters() -> super::ModelParameters {
             super::ModelParameters {
                 budget_tokens: Default::default(),
@@ -2116,6 +2537,10 @@ pub mod types {
                 rerank_score: Default::default(),
                 search_score: Default::default(),
             }
+        }
+
+        pub(super) fn stream_choice_index() -> crate::Count {
+            ::serde_json::from_str::<crate::Count>("0").unwrap()
         }
 
         pub(super) fn tool_call_function() -> super::FunctionCall {
@@ -2166,7 +2591,7 @@ pub mod types {
 #[derive(Clone, Debug)]
 /**Client for orq.ai Deployments API
 
-The Deployments part of the orq.ai API: listing deployments, reading a deployment's resolved configuration, invoking a deployment and streaming its generation. It describes the service as published in April 2025 and in August 2026 at once: where the two revisions differ, the more lenient shape is the one given here.
+The Deployments part of the orq.ai API: listing deployments and their saved versions, reading a deployment's resolved configuration, invoking a deployment and streaming its generation. It describes the service as published in April 2025, August 2026 and October 2026 at once: where the revisions differ, the more lenient shape is the one given here.
 Conventions of this document: - `x-orq-open: true` on an enum or a union says its list is not closed: the
   service may send values or variants it does not list yet, and a reader must
   keep them rather than reject the message.
@@ -2177,11 +2602,12 @@ Conventions of this document: - `x-orq-open: true` on an enum or a union says it
 - Response fields are optional even where the service always sends them; the
   essential strings and flags have a `default` instead, so a body missing one
   is still valid.
-- Counts, indices and positions are `integer`: they are sent as `10`, never
-  `10.0`; a received `10.0` means the same.
+- Numbers the client sends (page sizes, page numbers, integer inputs) are
+  `integer`. Counts and indices the service sends are `number`,
+  as the service declares them: a fractional value is valid and is kept.
 - Dates are strings: the service's formats are not all RFC 3339.
 
-Version: 2026-08*/
+Version: 2026-10*/
 pub struct Client {
     pub(crate) baseurl: String,
     pub(crate) client: reqwest::Client,
@@ -2226,7 +2652,7 @@ impl Client {
 
 impl ClientInfo<crate::RequestOptions> for Client {
     fn api_version() -> &'static str {
-        "2026-08"
+        "2026-10"
     }
 
     fn baseurl(&self) -> &str {
@@ -2427,6 +2853,61 @@ Arguments:
             _ => Err(Error::UnexpectedResponse(response)),
         }
     }
+
+    /**List a deployment's versions
+
+One page of the saved versions of a deployment, of all its variants, drafts included, newest first. Follow the cursors (version ids) for more.
+
+Sends a `GET` request to `/v2/deployments/{keyOrID}/versions`
+
+Arguments:
+- `key_or_id`: The deployment's key or its id.
+- `ending_before`: Id of the first version of the next page; the page ends right before it (newer versions).
+- `limit`: Page size, from 1 to 50. The service uses 10 when it is absent.
+- `starting_after`: Id of the last version of the previous page; the page starts right after it (older versions).
+- `variant_id`: Only the versions of this variant.
+*/
+    pub async fn deployments_list_versions<'a>(
+        &'a self,
+        key_or_id: &'a str,
+        ending_before: Option<&'a str>,
+        limit: Option<::std::num::NonZeroU32>,
+        starting_after: Option<&'a str>,
+        variant_id: Option<&'a str>,
+    ) -> Result<ResponseValue<types::DeploymentVersionList>, Error<()>> {
+        let url = format!(
+            "{}/v2/deployments/{}/versions", self.baseurl, encode_path(& key_or_id
+            .to_string()),
+        );
+        let mut header_map = ::reqwest::header::HeaderMap::new();
+        #[allow(unused_mut)]
+        let mut request = self
+            .client
+            .get(url)
+            .header(
+                ::reqwest::header::ACCEPT,
+                ::reqwest::header::HeaderValue::from_static("application/json"),
+            )
+            .query(&progenitor_client::QueryParam::new("ending_before", &ending_before))
+            .query(&progenitor_client::QueryParam::new("limit", &limit))
+            .query(
+                &progenitor_client::QueryParam::new("starting_after", &starting_after),
+            )
+            .query(&progenitor_client::QueryParam::new("variant_id", &variant_id))
+            .headers(header_map)
+            .build()?;
+        let info = OperationInfo {
+            operation_id: "deployments_list_versions",
+        };
+        self.pre(&mut request, &info).await?;
+        let result = self.exec(request, &info).await;
+        self.post(&result, &info).await?;
+        let response = result?;
+        match response.status().as_u16() {
+            200u16 => ResponseValue::from_response(response).await,
+            _ => Err(Error::UnexpectedResponse(response)),
+        }
+    }
 }
 
 /// Items consumers will typically use such as the Client.
@@ -2520,6 +3001,98 @@ Values this version does not know arrive as [`CacheControlType::Other`].*/
 
         fn json_schema(_: &mut ::schemars::SchemaGenerator) -> ::schemars::Schema {
             ::schemars::json_schema!({ "type" : "string", "examples" : ["ephemeral"] })
+        }
+    }
+
+    /**How a cached answer is matched.
+
+Values this version does not know arrive as [`CacheKind::Other`].*/
+    #[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
+    pub enum CacheKind {
+        ///`exact`
+        Exact,
+        ///`semantic`
+        Semantic,
+        /// A value not listed in the spec, kept as sent.
+        Other(::std::string::String),
+    }
+
+    impl CacheKind {
+        /// The values listed in the spec, in order.
+        pub const KNOWN: &'static [&'static str] = &["exact", "semantic"];
+        /// The value as it appears on the wire.
+        pub fn as_str(&self) -> &str {
+            match self {
+                Self::Exact => "exact",
+                Self::Semantic => "semantic",
+                Self::Other(value) => value.as_str(),
+            }
+        }
+
+        /// Whether the value is one the spec lists.
+        pub fn is_known(&self) -> bool {
+            !matches!(self, Self::Other(_))
+        }
+    }
+
+    impl ::std::fmt::Display for CacheKind {
+        fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
+            f.write_str(self.as_str())
+        }
+    }
+
+    impl ::std::convert::From<&str> for CacheKind {
+        fn from(value: &str) -> Self {
+            match value {
+                "exact" => Self::Exact,
+                "semantic" => Self::Semantic,
+                other => Self::Other(other.to_string()),
+            }
+        }
+    }
+
+    impl ::std::convert::From<::std::string::String> for CacheKind {
+        fn from(value: ::std::string::String) -> Self {
+            match Self::from(value.as_str()) {
+                Self::Other(_) => Self::Other(value),
+                known => known,
+            }
+        }
+    }
+
+    impl ::std::str::FromStr for CacheKind {
+        type Err = ::std::convert::Infallible;
+        fn from_str(value: &str) -> ::std::result::Result<Self, Self::Err> {
+            Ok(Self::from(value))
+        }
+    }
+
+    impl ::serde::Serialize for CacheKind {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            serializer.serialize_str(self.as_str())
+        }
+    }
+
+    impl<'de> ::serde::Deserialize<'de> for CacheKind {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> ::std::result::Result<Self, D::Error> {
+            deserializer.deserialize_str(OpenEnumVisitor(::std::marker::PhantomData))
+        }
+    }
+
+    impl ::schemars::JsonSchema for CacheKind {
+        fn schema_name() -> ::std::borrow::Cow<'static, str> {
+            ::std::borrow::Cow::Borrowed("CacheKind")
+        }
+
+        fn json_schema(_: &mut ::schemars::SchemaGenerator) -> ::schemars::Schema {
+            ::schemars::json_schema!(
+                { "type" : "string", "examples" : ["exact", "semantic"] }
+            )
         }
     }
 
@@ -2705,6 +3278,102 @@ Values this version does not know arrive as [`EncodingFormat::Other`].*/
         }
     }
 
+    /**What an evaluator looks at.
+
+Values this version does not know arrive as [`EvaluationTarget::Other`].*/
+    #[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
+    pub enum EvaluationTarget {
+        ///`input`
+        Input,
+        ///`output`
+        Output,
+        ///`both`
+        Both,
+        /// A value not listed in the spec, kept as sent.
+        Other(::std::string::String),
+    }
+
+    impl EvaluationTarget {
+        /// The values listed in the spec, in order.
+        pub const KNOWN: &'static [&'static str] = &["input", "output", "both"];
+        /// The value as it appears on the wire.
+        pub fn as_str(&self) -> &str {
+            match self {
+                Self::Input => "input",
+                Self::Output => "output",
+                Self::Both => "both",
+                Self::Other(value) => value.as_str(),
+            }
+        }
+
+        /// Whether the value is one the spec lists.
+        pub fn is_known(&self) -> bool {
+            !matches!(self, Self::Other(_))
+        }
+    }
+
+    impl ::std::fmt::Display for EvaluationTarget {
+        fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
+            f.write_str(self.as_str())
+        }
+    }
+
+    impl ::std::convert::From<&str> for EvaluationTarget {
+        fn from(value: &str) -> Self {
+            match value {
+                "input" => Self::Input,
+                "output" => Self::Output,
+                "both" => Self::Both,
+                other => Self::Other(other.to_string()),
+            }
+        }
+    }
+
+    impl ::std::convert::From<::std::string::String> for EvaluationTarget {
+        fn from(value: ::std::string::String) -> Self {
+            match Self::from(value.as_str()) {
+                Self::Other(_) => Self::Other(value),
+                known => known,
+            }
+        }
+    }
+
+    impl ::std::str::FromStr for EvaluationTarget {
+        type Err = ::std::convert::Infallible;
+        fn from_str(value: &str) -> ::std::result::Result<Self, Self::Err> {
+            Ok(Self::from(value))
+        }
+    }
+
+    impl ::serde::Serialize for EvaluationTarget {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            serializer.serialize_str(self.as_str())
+        }
+    }
+
+    impl<'de> ::serde::Deserialize<'de> for EvaluationTarget {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> ::std::result::Result<Self, D::Error> {
+            deserializer.deserialize_str(OpenEnumVisitor(::std::marker::PhantomData))
+        }
+    }
+
+    impl ::schemars::JsonSchema for EvaluationTarget {
+        fn schema_name() -> ::std::borrow::Cow<'static, str> {
+            ::std::borrow::Cow::Borrowed("EvaluationTarget")
+        }
+
+        fn json_schema(_: &mut ::schemars::SchemaGenerator) -> ::schemars::Schema {
+            ::schemars::json_schema!(
+                { "type" : "string", "examples" : ["input", "output", "both"] }
+            )
+        }
+    }
+
     /**What kind of generation a response holds.
 
 Values this version does not know arrive as [`GenerationObject::Other`].*/
@@ -2807,6 +3476,102 @@ Values this version does not know arrive as [`GenerationObject::Other`].*/
             ::schemars::json_schema!(
                 { "type" : "string", "examples" : ["chat", "completion", "image",
                 "vision"] }
+            )
+        }
+    }
+
+    /**What happens when a guardrail fails.
+
+Values this version does not know arrive as [`GuardrailBehaviour::Other`].*/
+    #[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
+    pub enum GuardrailBehaviour {
+        ///`none`
+        None,
+        ///`retry`
+        Retry,
+        ///`fallback`
+        Fallback,
+        /// A value not listed in the spec, kept as sent.
+        Other(::std::string::String),
+    }
+
+    impl GuardrailBehaviour {
+        /// The values listed in the spec, in order.
+        pub const KNOWN: &'static [&'static str] = &["none", "retry", "fallback"];
+        /// The value as it appears on the wire.
+        pub fn as_str(&self) -> &str {
+            match self {
+                Self::None => "none",
+                Self::Retry => "retry",
+                Self::Fallback => "fallback",
+                Self::Other(value) => value.as_str(),
+            }
+        }
+
+        /// Whether the value is one the spec lists.
+        pub fn is_known(&self) -> bool {
+            !matches!(self, Self::Other(_))
+        }
+    }
+
+    impl ::std::fmt::Display for GuardrailBehaviour {
+        fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
+            f.write_str(self.as_str())
+        }
+    }
+
+    impl ::std::convert::From<&str> for GuardrailBehaviour {
+        fn from(value: &str) -> Self {
+            match value {
+                "none" => Self::None,
+                "retry" => Self::Retry,
+                "fallback" => Self::Fallback,
+                other => Self::Other(other.to_string()),
+            }
+        }
+    }
+
+    impl ::std::convert::From<::std::string::String> for GuardrailBehaviour {
+        fn from(value: ::std::string::String) -> Self {
+            match Self::from(value.as_str()) {
+                Self::Other(_) => Self::Other(value),
+                known => known,
+            }
+        }
+    }
+
+    impl ::std::str::FromStr for GuardrailBehaviour {
+        type Err = ::std::convert::Infallible;
+        fn from_str(value: &str) -> ::std::result::Result<Self, Self::Err> {
+            Ok(Self::from(value))
+        }
+    }
+
+    impl ::serde::Serialize for GuardrailBehaviour {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            serializer.serialize_str(self.as_str())
+        }
+    }
+
+    impl<'de> ::serde::Deserialize<'de> for GuardrailBehaviour {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> ::std::result::Result<Self, D::Error> {
+            deserializer.deserialize_str(OpenEnumVisitor(::std::marker::PhantomData))
+        }
+    }
+
+    impl ::schemars::JsonSchema for GuardrailBehaviour {
+        fn schema_name() -> ::std::borrow::Cow<'static, str> {
+            ::std::borrow::Cow::Borrowed("GuardrailBehaviour")
+        }
+
+        fn json_schema(_: &mut ::schemars::SchemaGenerator) -> ::schemars::Schema {
+            ::schemars::json_schema!(
+                { "type" : "string", "examples" : ["none", "retry", "fallback"] }
             )
         }
     }
@@ -3112,6 +3877,8 @@ Values this version does not know arrive as [`ModelType::Other`].*/
         Moderation,
         ///`ocr`
         Ocr,
+        ///`classify`
+        Classify,
         /// A value not listed in the spec, kept as sent.
         Other(::std::string::String),
     }
@@ -3130,6 +3897,7 @@ Values this version does not know arrive as [`ModelType::Other`].*/
             "moderations",
             "moderation",
             "ocr",
+            "classify",
         ];
         /// The value as it appears on the wire.
         pub fn as_str(&self) -> &str {
@@ -3145,6 +3913,7 @@ Values this version does not know arrive as [`ModelType::Other`].*/
                 Self::Moderations => "moderations",
                 Self::Moderation => "moderation",
                 Self::Ocr => "ocr",
+                Self::Classify => "classify",
                 Self::Other(value) => value.as_str(),
             }
         }
@@ -3175,6 +3944,7 @@ Values this version does not know arrive as [`ModelType::Other`].*/
                 "moderations" => Self::Moderations,
                 "moderation" => Self::Moderation,
                 "ocr" => Self::Ocr,
+                "classify" => Self::Classify,
                 other => Self::Other(other.to_string()),
             }
         }
@@ -3222,7 +3992,7 @@ Values this version does not know arrive as [`ModelType::Other`].*/
             ::schemars::json_schema!(
                 { "type" : "string", "examples" : ["chat", "completion", "embedding",
                 "vision", "image", "tts", "stt", "rerank", "moderations", "moderation",
-                "ocr"] }
+                "ocr", "classify"] }
             )
         }
     }
@@ -3598,6 +4368,20 @@ Values this version does not know arrive as [`Provider::Other`].*/
         Slack,
         ///`orq`
         Orq,
+        ///`inception`
+        Inception,
+        ///`meta`
+        Meta,
+        ///`greenpt`
+        Greenpt,
+        ///`liquid`
+        Liquid,
+        ///`typesafe`
+        Typesafe,
+        ///`berget`
+        Berget,
+        ///`cloudflare`
+        Cloudflare,
         /// A value not listed in the spec, kept as sent.
         Other(::std::string::String),
     }
@@ -3647,6 +4431,13 @@ Values this version does not know arrive as [`Provider::Other`].*/
             "reson8",
             "slack",
             "orq",
+            "inception",
+            "meta",
+            "greenpt",
+            "liquid",
+            "typesafe",
+            "berget",
+            "cloudflare",
         ];
         /// The value as it appears on the wire.
         pub fn as_str(&self) -> &str {
@@ -3693,6 +4484,13 @@ Values this version does not know arrive as [`Provider::Other`].*/
                 Self::Reson8 => "reson8",
                 Self::Slack => "slack",
                 Self::Orq => "orq",
+                Self::Inception => "inception",
+                Self::Meta => "meta",
+                Self::Greenpt => "greenpt",
+                Self::Liquid => "liquid",
+                Self::Typesafe => "typesafe",
+                Self::Berget => "berget",
+                Self::Cloudflare => "cloudflare",
                 Self::Other(value) => value.as_str(),
             }
         }
@@ -3754,6 +4552,13 @@ Values this version does not know arrive as [`Provider::Other`].*/
                 "reson8" => Self::Reson8,
                 "slack" => Self::Slack,
                 "orq" => Self::Orq,
+                "inception" => Self::Inception,
+                "meta" => Self::Meta,
+                "greenpt" => Self::Greenpt,
+                "liquid" => Self::Liquid,
+                "typesafe" => Self::Typesafe,
+                "berget" => Self::Berget,
+                "cloudflare" => Self::Cloudflare,
                 other => Self::Other(other.to_string()),
             }
         }
@@ -3806,7 +4611,8 @@ Values this version does not know arrive as [`Provider::Other`].*/
                 "bytedance", "mistral", "deepseek", "moonshotai", "zai", "minimax",
                 "xai", "alibaba", "tensorix", "scaleway", "hcompany", "inceptron",
                 "wafer", "poolside", "tencent", "nebius", "fireworks", "baseten",
-                "reson8", "slack", "orq"] }
+                "reson8", "slack", "orq", "inception", "meta", "greenpt", "liquid",
+                "typesafe", "berget", "cloudflare"] }
             )
         }
     }
@@ -4220,6 +5026,102 @@ Values this version does not know arrive as [`Role::Other`].*/
         }
     }
 
+    /**How the prompt's variables are filled in.
+
+Values this version does not know arrive as [`TemplateEngine::Other`].*/
+    #[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
+    pub enum TemplateEngine {
+        ///`text`
+        Text,
+        ///`jinja`
+        Jinja,
+        ///`mustache`
+        Mustache,
+        /// A value not listed in the spec, kept as sent.
+        Other(::std::string::String),
+    }
+
+    impl TemplateEngine {
+        /// The values listed in the spec, in order.
+        pub const KNOWN: &'static [&'static str] = &["text", "jinja", "mustache"];
+        /// The value as it appears on the wire.
+        pub fn as_str(&self) -> &str {
+            match self {
+                Self::Text => "text",
+                Self::Jinja => "jinja",
+                Self::Mustache => "mustache",
+                Self::Other(value) => value.as_str(),
+            }
+        }
+
+        /// Whether the value is one the spec lists.
+        pub fn is_known(&self) -> bool {
+            !matches!(self, Self::Other(_))
+        }
+    }
+
+    impl ::std::fmt::Display for TemplateEngine {
+        fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
+            f.write_str(self.as_str())
+        }
+    }
+
+    impl ::std::convert::From<&str> for TemplateEngine {
+        fn from(value: &str) -> Self {
+            match value {
+                "text" => Self::Text,
+                "jinja" => Self::Jinja,
+                "mustache" => Self::Mustache,
+                other => Self::Other(other.to_string()),
+            }
+        }
+    }
+
+    impl ::std::convert::From<::std::string::String> for TemplateEngine {
+        fn from(value: ::std::string::String) -> Self {
+            match Self::from(value.as_str()) {
+                Self::Other(_) => Self::Other(value),
+                known => known,
+            }
+        }
+    }
+
+    impl ::std::str::FromStr for TemplateEngine {
+        type Err = ::std::convert::Infallible;
+        fn from_str(value: &str) -> ::std::result::Result<Self, Self::Err> {
+            Ok(Self::from(value))
+        }
+    }
+
+    impl ::serde::Serialize for TemplateEngine {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            serializer.serialize_str(self.as_str())
+        }
+    }
+
+    impl<'de> ::serde::Deserialize<'de> for TemplateEngine {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> ::std::result::Result<Self, D::Error> {
+            deserializer.deserialize_str(OpenEnumVisitor(::std::marker::PhantomData))
+        }
+    }
+
+    impl ::schemars::JsonSchema for TemplateEngine {
+        fn schema_name() -> ::std::borrow::Cow<'static, str> {
+            ::std::borrow::Cow::Borrowed("TemplateEngine")
+        }
+
+        fn json_schema(_: &mut ::schemars::SchemaGenerator) -> ::schemars::Schema {
+            ::schemars::json_schema!(
+                { "type" : "string", "examples" : ["text", "jinja", "mustache"] }
+            )
+        }
+    }
+
     /**How much a model thinks before answering (Google AI).
 
 Values this version does not know arrive as [`ThinkingLevel::Other`].*/
@@ -4502,6 +5404,112 @@ Values this version does not know arrive as [`Verbosity::Other`].*/
         }
     }
 
+    /**Where a version stands.
+
+Values this version does not know arrive as [`VersionStatus::Other`].*/
+    #[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
+    pub enum VersionStatus {
+        ///`live`
+        Live,
+        ///`draft`
+        Draft,
+        ///`pending`
+        Pending,
+        ///`published`
+        Published,
+        /// A value not listed in the spec, kept as sent.
+        Other(::std::string::String),
+    }
+
+    impl VersionStatus {
+        /// The values listed in the spec, in order.
+        pub const KNOWN: &'static [&'static str] = &[
+            "live",
+            "draft",
+            "pending",
+            "published",
+        ];
+        /// The value as it appears on the wire.
+        pub fn as_str(&self) -> &str {
+            match self {
+                Self::Live => "live",
+                Self::Draft => "draft",
+                Self::Pending => "pending",
+                Self::Published => "published",
+                Self::Other(value) => value.as_str(),
+            }
+        }
+
+        /// Whether the value is one the spec lists.
+        pub fn is_known(&self) -> bool {
+            !matches!(self, Self::Other(_))
+        }
+    }
+
+    impl ::std::fmt::Display for VersionStatus {
+        fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
+            f.write_str(self.as_str())
+        }
+    }
+
+    impl ::std::convert::From<&str> for VersionStatus {
+        fn from(value: &str) -> Self {
+            match value {
+                "live" => Self::Live,
+                "draft" => Self::Draft,
+                "pending" => Self::Pending,
+                "published" => Self::Published,
+                other => Self::Other(other.to_string()),
+            }
+        }
+    }
+
+    impl ::std::convert::From<::std::string::String> for VersionStatus {
+        fn from(value: ::std::string::String) -> Self {
+            match Self::from(value.as_str()) {
+                Self::Other(_) => Self::Other(value),
+                known => known,
+            }
+        }
+    }
+
+    impl ::std::str::FromStr for VersionStatus {
+        type Err = ::std::convert::Infallible;
+        fn from_str(value: &str) -> ::std::result::Result<Self, Self::Err> {
+            Ok(Self::from(value))
+        }
+    }
+
+    impl ::serde::Serialize for VersionStatus {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            serializer.serialize_str(self.as_str())
+        }
+    }
+
+    impl<'de> ::serde::Deserialize<'de> for VersionStatus {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> ::std::result::Result<Self, D::Error> {
+            deserializer.deserialize_str(OpenEnumVisitor(::std::marker::PhantomData))
+        }
+    }
+
+    impl ::schemars::JsonSchema for VersionStatus {
+        fn schema_name() -> ::std::borrow::Cow<'static, str> {
+            ::std::borrow::Cow::Borrowed("VersionStatus")
+        }
+
+        fn json_schema(_: &mut ::schemars::SchemaGenerator) -> ::schemars::Schema {
+            ::schemars::json_schema!(
+                { "type" : "string", "examples" : ["live", "draft", "pending",
+                "published"] }
+            )
+        }
+    }
+
     /// Reads an open enum as a borrowed `str` when the format allows:
     /// a known value then costs no allocation, only `Other` keeps a `String`.
     struct OpenEnumVisitor<T>(::std::marker::PhantomData<T>);
@@ -4769,12 +5777,65 @@ Variants this version does not know arrive as [`ResponseFormat::Other`], kept as
             ::std::result::Result::Ok(Self::Other(value))
         }
     }
+
+    /**How a version queries a knowledge base, tagged by `type`.
+
+Variants this version does not know arrive as [`RetrievalQuery::Other`], kept as sent.*/
+    #[derive(Debug, Clone, PartialEq, ::serde::Serialize, ::schemars::JsonSchema)]
+    #[serde(tag = "type")]
+    pub enum RetrievalQuery {
+        ///The last user message is the query.
+        #[serde(rename = "last_user_message")]
+        LastUserMessage,
+        ///A fixed query.
+        #[serde(rename = "query")]
+        Query(super::types::StaticQuery),
+        /// A variant this version does not know, kept as sent.
+        #[serde(untagged)]
+        Other(::serde_json::Value),
+    }
+
+    impl RetrievalQuery {
+        /// Whether this is a variant the spec lists.
+        pub fn is_known(&self) -> bool {
+            !matches!(self, Self::Other(_))
+        }
+    }
+
+    impl<'de> ::serde::Deserialize<'de> for RetrievalQuery {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> ::std::result::Result<Self, D::Error> {
+            let value = <::serde_json::Value as ::serde::Deserialize>::deserialize(
+                deserializer,
+            )?;
+            let known = match value.get("type").and_then(::serde_json::Value::as_str) {
+                ::std::option::Option::Some("last_user_message") => {
+                    ::std::option::Option::Some(Self::LastUserMessage)
+                }
+                ::std::option::Option::Some("query") => {
+                    <super::types::StaticQuery as ::serde::Deserialize>::deserialize(
+                            &value,
+                        )
+                        .ok()
+                        .map(Self::Query)
+                }
+                _ => ::std::option::Option::None,
+            };
+            if let ::std::option::Option::Some(known) = known {
+                return ::std::result::Result::Ok(known);
+            }
+            ::std::result::Result::Ok(Self::Other(value))
+        }
+    }
 }
 
 /// Decoding of integer fields that also accepts integral floats such as `3.0`.
 pub mod lenient {
     use ::serde::de::{Deserialize, Deserializer, Error, Unexpected, Visitor};
-    /// An integer field's value.
+    /// An integer field's value. (Unused while every integer field of
+    /// the spec is optional.)
+    #[allow(dead_code)]
     pub fn int<'de, D, T>(deserializer: D) -> ::std::result::Result<T, D::Error>
     where
         D: Deserializer<'de>,

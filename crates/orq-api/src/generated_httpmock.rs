@@ -75,6 +75,16 @@ pub mod operations {
             )
         }
 
+        pub fn unauthorized(self, value: &types::StatusErrorBody) -> Self {
+            Self(
+                self
+                    .0
+                    .status(401u16)
+                    .header("content-type", "application/json")
+                    .json_body_obj(value),
+            )
+        }
+
         pub fn internal_server_error(self, value: &types::ErrorBody) -> Self {
             Self(
                 self
@@ -188,6 +198,16 @@ pub mod operations {
                     .json_body_obj(value),
             )
         }
+
+        pub fn unauthorized(self, value: &types::StatusErrorBody) -> Self {
+            Self(
+                self
+                    .0
+                    .status(401u16)
+                    .header("content-type", "application/json")
+                    .json_body_obj(value),
+            )
+        }
     }
 
     pub struct DeploymentsStreamWhen(::httpmock::When);
@@ -250,6 +270,116 @@ pub mod operations {
                     .json_body(value),
             )
         }
+
+        pub fn unauthorized(self, value: &types::StatusErrorBody) -> Self {
+            Self(
+                self
+                    .0
+                    .status(401u16)
+                    .header("content-type", "application/json")
+                    .json_body_obj(value),
+            )
+        }
+    }
+
+    pub struct DeploymentsListVersionsWhen(::httpmock::When);
+    impl DeploymentsListVersionsWhen {
+        pub fn new(inner: ::httpmock::When) -> Self {
+            Self(
+                inner
+                    .method(::httpmock::Method::GET)
+                    .path_matches(
+                        regex::Regex::new("^/v2/deployments/[^/]*/versions$").unwrap(),
+                    ),
+            )
+        }
+
+        pub fn into_inner(self) -> ::httpmock::When {
+            self.0
+        }
+
+        pub fn key_or_id(self, value: &str) -> Self {
+            let re = regex::Regex::new(
+                    &format!("^/v2/deployments/{}/versions$", value.to_string()),
+                )
+                .unwrap();
+            Self(self.0.path_matches(re))
+        }
+
+        pub fn ending_before<'a, T>(self, value: T) -> Self
+        where
+            T: Into<Option<&'a str>>,
+        {
+            if let Some(value) = value.into() {
+                Self(self.0.query_param("ending_before", value.to_string()))
+            } else {
+                Self(self.0.query_param_missing("ending_before"))
+            }
+        }
+
+        pub fn limit<T>(self, value: T) -> Self
+        where
+            T: Into<Option<::std::num::NonZeroU32>>,
+        {
+            if let Some(value) = value.into() {
+                Self(self.0.query_param("limit", value.to_string()))
+            } else {
+                Self(self.0.query_param_missing("limit"))
+            }
+        }
+
+        pub fn starting_after<'a, T>(self, value: T) -> Self
+        where
+            T: Into<Option<&'a str>>,
+        {
+            if let Some(value) = value.into() {
+                Self(self.0.query_param("starting_after", value.to_string()))
+            } else {
+                Self(self.0.query_param_missing("starting_after"))
+            }
+        }
+
+        pub fn variant_id<'a, T>(self, value: T) -> Self
+        where
+            T: Into<Option<&'a str>>,
+        {
+            if let Some(value) = value.into() {
+                Self(self.0.query_param("variant_id", value.to_string()))
+            } else {
+                Self(self.0.query_param_missing("variant_id"))
+            }
+        }
+    }
+
+    pub struct DeploymentsListVersionsThen(::httpmock::Then);
+    impl DeploymentsListVersionsThen {
+        pub fn new(inner: ::httpmock::Then) -> Self {
+            Self(inner)
+        }
+
+        pub fn into_inner(self) -> ::httpmock::Then {
+            self.0
+        }
+
+        pub fn ok(self, value: &types::DeploymentVersionList) -> Self {
+            Self(
+                self
+                    .0
+                    .status(200u16)
+                    .header("content-type", "application/json")
+                    .json_body_obj(value),
+            )
+        }
+
+        pub fn not_found(self, value: &types::ErrorBody) -> Self {
+            Self(
+                self
+                    .0
+                    .status(404u16)
+                    .header("content-type", "application/json")
+                    .json_body_obj(value),
+            )
+        }
     }
 }
 
@@ -272,6 +402,12 @@ pub trait MockServerExt {
     fn deployments_stream<F>(&self, config_fn: F) -> ::httpmock::Mock<'_>
     where
         F: FnOnce(operations::DeploymentsStreamWhen, operations::DeploymentsStreamThen);
+    fn deployments_list_versions<F>(&self, config_fn: F) -> ::httpmock::Mock<'_>
+    where
+        F: FnOnce(
+            operations::DeploymentsListVersionsWhen,
+            operations::DeploymentsListVersionsThen,
+        );
 }
 
 impl MockServerExt for ::httpmock::MockServer {
@@ -322,6 +458,21 @@ impl MockServerExt for ::httpmock::MockServer {
             config_fn(
                 operations::DeploymentsStreamWhen::new(when),
                 operations::DeploymentsStreamThen::new(then),
+            )
+        })
+    }
+
+    fn deployments_list_versions<F>(&self, config_fn: F) -> ::httpmock::Mock<'_>
+    where
+        F: FnOnce(
+            operations::DeploymentsListVersionsWhen,
+            operations::DeploymentsListVersionsThen,
+        ),
+    {
+        self.mock(|when, then| {
+            config_fn(
+                operations::DeploymentsListVersionsWhen::new(when),
+                operations::DeploymentsListVersionsThen::new(then),
             )
         })
     }

@@ -69,10 +69,12 @@ mod generated;
 #[allow(clippy::all, missing_docs)]
 mod generated_httpmock;
 
+mod count;
 mod ext;
 mod filter_ext;
 mod response_ext;
 
+use count::Count;
 pub use generated::{ByteStream, Client, ClientInfo, Error, ResponseValue};
 
 /// Request and response types of the API.
@@ -81,6 +83,7 @@ pub mod types {
     pub use crate::generated::open_unions::*;
     pub use crate::generated::types::*;
 
+    pub use crate::count::Count;
     pub use crate::ext::UnsupportedInput;
 }
 

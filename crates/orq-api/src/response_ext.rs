@@ -1,7 +1,7 @@
 //! Hand-written accessors on response types: token usage, telemetry and the
 //! model's reasoning. Kept beside the generated code, never inside it.
 
-use crate::types::{ChoiceMessage, InvokeResponse, Telemetry, Usage};
+use crate::types::{ChoiceMessage, Count, InvokeResponse, Telemetry, Usage};
 
 impl ChoiceMessage {
     /// The model's reasoning before it answered, when the provider returns it.
@@ -64,14 +64,16 @@ impl InvokeResponse {
     }
 }
 
+/// Token counts are [`Count`]s: the service declares them as numbers, so a
+/// fractional count is kept rather than refused.
 impl Usage {
     /// Prompt tokens read from the provider's cache, when it says.
-    pub fn cached_tokens(&self) -> Option<u64> {
+    pub fn cached_tokens(&self) -> Option<Count> {
         self.prompt_tokens_details.as_ref()?.cached_tokens
     }
 
     /// Completion tokens spent on reasoning, when the provider says.
-    pub fn reasoning_tokens(&self) -> Option<u64> {
+    pub fn reasoning_tokens(&self) -> Option<Count> {
         self.completion_tokens_details.as_ref()?.reasoning_tokens
     }
 }

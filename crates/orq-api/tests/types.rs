@@ -12,7 +12,7 @@ use std::num::NonZeroU32;
 
 use orq_api::types::{
     AssistantContentPart, AssistantToolCall, AudioFormat, Choice, ChoiceMessage, ConfigFunction, ConfigTool,
-    ContentMessage, DeploymentConfig, DeploymentList, DeploymentRequest, DeploymentTool, Document,
+    ContentMessage, Count, DeploymentConfig, DeploymentList, DeploymentRequest, DeploymentTool, Document,
     DocumentMetadata, EncodingFormat, ErrorBody, FunctionCall, FunctionDefinition, FunctionParameters,
     GenerationObject, ImageDetail, ImageMessage, ImageQuality, InputValue, InvokeOptions, InvokeResponse,
     JsonSchemaFormat, JsonSchemaSpec, ListObject, Message, ModelParameters, ModelType, OutputFormat,
@@ -484,12 +484,16 @@ fn deployment_list_page_decodes_with_full_prompt_config() {
             ..ModelParameters::default()
         },
         provider: Some(Provider::Openai),
+        model_db_id: None,
+        integration_id: None,
+        version: None,
         messages: vec![
             PromptMessage {
                 role: Some(Role::System),
                 content: Some(PromptContent::Text("You sort support tickets for {{company}}.".into())),
                 tool_calls: vec![],
                 tool_call_id: None,
+                id: None,
             },
             PromptMessage {
                 role: Some(Role::User),
@@ -505,13 +509,14 @@ fn deployment_list_page_decodes_with_full_prompt_config() {
                 ])),
                 tool_calls: vec![],
                 tool_call_id: None,
+                id: None,
             },
             PromptMessage {
                 role: Some(Role::Assistant),
                 content: Some(PromptContent::Text(String::new())),
                 tool_calls: vec![ToolCall {
                     id: Some("call_7QhR2xK".into()),
-                    index: Some(0),
+                    index: Some(Count::from(0u64)),
                     type_: Some(ToolType::Function),
                     function: FunctionCall {
                         name: "lookup_order".into(),
@@ -519,6 +524,7 @@ fn deployment_list_page_decodes_with_full_prompt_config() {
                     },
                 }],
                 tool_call_id: None,
+                id: None,
             },
         ],
     };
@@ -660,6 +666,7 @@ fn deployment_config_decodes() {
                 content: Some(PromptContent::Text("You sort support tickets for Acme.".into())),
                 tool_calls: vec![],
                 tool_call_id: None,
+                id: None,
             },
             PromptMessage {
                 role: Some(Role::User),
@@ -675,6 +682,7 @@ fn deployment_config_decodes() {
                 ])),
                 tool_calls: vec![],
                 tool_call_id: None,
+                id: None,
             },
         ],
         parameters: ModelParameters {
@@ -735,7 +743,7 @@ fn invoke_response_with_content_message_decodes() {
     assert_eq!(
         response.choices,
         vec![Choice {
-            index: 0,
+            index: Count::from(0u64),
             message: Some(ChoiceMessage::Content(ContentMessage {
                 role: Role::Assistant,
                 content: Some("Your parcel ships tomorrow.".into()),
@@ -772,7 +780,7 @@ fn invoke_response_with_tool_calls_message_decodes() {
             tool_calls: vec![
                 ToolCall {
                     id: Some("call_7QhR2xK".into()),
-                    index: Some(0),
+                    index: Some(Count::from(0u64)),
                     type_: Some(ToolType::Function),
                     function: FunctionCall {
                         name: "lookup_order".into(),
@@ -781,7 +789,7 @@ fn invoke_response_with_tool_calls_message_decodes() {
                 },
                 ToolCall {
                     id: Some("call_9TzP4aM".into()),
-                    index: Some(1),
+                    index: Some(Count::from(1u64)),
                     type_: Some(ToolType::Function),
                     function: FunctionCall { name: "escalate".into(), arguments: "{}".into() },
                 },
@@ -925,7 +933,7 @@ fn stream_chunk_decodes() {
     assert_eq!(
         chunk.choices,
         vec![StreamChoice {
-            index: 0,
+            index: Count::from(0u64),
             message: Some(StreamMessage {
                 role: Some(Role::Assistant),
                 content: Some("Your parcel".into()),
@@ -996,7 +1004,10 @@ fn final_and_tool_call_stream_chunks_decode() {
 
     // Every chunk field is optional; a choice without a message is a valid piece.
     let bare: StreamChunk = decode(&json!({"choices": [{"index": 2}]}));
-    assert_eq!(bare.choices[0], StreamChoice { index: 2, message: None, finish_reason: None });
+    assert_eq!(
+        bare.choices[0],
+        StreamChoice { index: Count::from(2u64), message: None, finish_reason: None }
+    );
     assert_eq!(decode::<StreamChunk>(&json!({})), StreamChunk::default());
 }
 

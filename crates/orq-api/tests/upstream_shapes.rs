@@ -6,9 +6,9 @@
 //! The bodies are written for these tests; their shapes follow the upstream specs.
 
 use orq_api::types::{
-    CacheControlType, CacheTtl, ChoiceMessage, DeploymentConfig, DeploymentList, InvokeResponse, MessageKind,
-    PromptContent, PromptContentPart, Provider, ReasoningEffort, ResponseFormat, ResponseFormatName, Role,
-    StreamChunk, ThinkingLevel, Verbosity,
+    CacheControlType, CacheTtl, ChoiceMessage, Count, DeploymentConfig, DeploymentList, InvokeResponse,
+    MessageKind, PromptContent, PromptContentPart, Provider, ReasoningEffort, ResponseFormat,
+    ResponseFormatName, Role, StreamChunk, ThinkingLevel, Verbosity,
 };
 use serde::Serialize;
 use serde::de::DeserializeOwned;
@@ -343,10 +343,10 @@ fn invoke_response_of_today_decodes_usage_telemetry_and_reasoning() {
     let usage = response.usage.as_ref().unwrap();
     assert_eq!(
         (usage.total_tokens, usage.prompt_tokens, usage.completion_tokens),
-        (Some(150), Some(100), Some(50))
+        (Some(Count::from(150u64)), Some(Count::from(100u64)), Some(Count::from(50u64)))
     );
-    assert_eq!(usage.prompt_tokens_details.as_ref().unwrap().cached_tokens, Some(80));
-    assert_eq!(usage.completion_tokens_details.as_ref().unwrap().reasoning_tokens, Some(20));
+    assert_eq!(usage.prompt_tokens_details.as_ref().unwrap().cached_tokens, Some(Count::from(80u64)));
+    assert_eq!(usage.completion_tokens_details.as_ref().unwrap().reasoning_tokens, Some(Count::from(20u64)));
 
     let Some(ChoiceMessage::Content(content)) = &response.choices[0].message else { panic!() };
     assert_eq!(content.content.as_deref(), Some("The contract is sound."));
@@ -383,7 +383,7 @@ fn stream_chunks_of_today_decode_with_their_message_type() {
     let last = &chunks[3];
     assert_eq!(last.telemetry.as_ref().unwrap().trace_id, "t1");
     let usage = last.usage.as_ref().unwrap();
-    assert_eq!(usage.total_tokens, Some(9));
+    assert_eq!(usage.total_tokens, Some(Count::from(9u64)));
     assert_eq!(usage.prompt_tokens_details.as_ref().unwrap().cached_tokens, None);
 
     // A message type this version does not know is kept as a value, the rest decodes.
@@ -461,7 +461,7 @@ fn unknown_variants_of_every_response_union_are_kept_and_re_serialise_unchanged(
     let response: InvokeResponse = decode(&json);
     assert_eq!(response.choices[1].message, Some(ChoiceMessage::Other(audio_message)));
     assert_eq!(response.text(), Some("The contract is sound."));
-    assert_eq!(response.usage.unwrap().total_tokens, Some(150));
+    assert_eq!(response.usage.unwrap().total_tokens, Some(Count::from(150u64)));
 }
 
 #[test]
@@ -497,10 +497,10 @@ fn samples_of_the_2025_04_revision_still_decode() {
     assert_eq!(chunk.text(), "h");
 }
 
-// ------------------------------------------------------- integers accept integral floats
+// ----------------------------------------------- counts are numbers, kept as sent
 
 #[test]
-fn integer_fields_accept_integral_floats() {
+fn counts_accept_integral_floats_and_write_them_back_as_sent() {
     let mut json = invoke_2026();
     json["choices"][1]["index"] = json!(1.0);
     json["choices"][1]["message"]["tool_calls"][0]["index"] = json!(0.0);
@@ -509,29 +509,60 @@ fn integer_fields_accept_integral_floats() {
     let response: InvokeResponse = decode(&json);
     assert_eq!(response.choices[1].index, 1);
     let Some(ChoiceMessage::ToolCalls(calls)) = &response.choices[1].message else { panic!() };
-    assert_eq!(calls.tool_calls[0].index, Some(0));
+    assert_eq!(calls.tool_calls[0].index.map(|i| i.as_u64()), Some(Some(0)));
     let usage = response.usage.as_ref().unwrap();
-    assert_eq!(usage.total_tokens, Some(150));
-    assert_eq!(usage.prompt_tokens_details.as_ref().unwrap().cached_tokens, Some(80));
-    // Integers are written back as integers.
-    assert_eq!(encode(&response)["choices"][1]["index"], json!(1));
+    assert_eq!(usage.total_tokens.unwrap(), 150);
+    assert_eq!(usage.cached_tokens().unwrap(), 80);
+    // Nothing is rewritten: what came as `1.0` goes back as `1.0`, `100` as `100`.
+    let encoded = encode(&response);
+    assert_eq!(encoded["usage"], json["usage"]);
+    assert_eq!(encoded["choices"][1]["index"], json!(1.0));
+    assert_eq!(encoded["choices"][1]["message"]["tool_calls"][0]["index"], json!(0.0));
+    assert_eq!(encoded["choices"][0]["index"], json!(0));
 
     let chunk: StreamChunk =
         decode(&json!({"choices": [{"index": 3.0, "message": {"tool_calls": [{"index": 2.0}]}}]}));
     assert_eq!(chunk.choices[0].index, 3);
-    assert_eq!(chunk.choices[0].message.as_ref().unwrap().tool_calls[0].index, Some(2));
+    assert_eq!(chunk.choices[0].message.as_ref().unwrap().tool_calls[0].index, Some(Count::from(2u64)));
 }
 
 #[test]
-fn integer_fields_reject_fractions_and_out_of_range_values_with_a_clear_error() {
-    for (bad, shown) in [
-        (json!(1.5), "floating point `1.5`"),
-        (json!(-1), "integer `-1`"),
-        (json!(4294967296_u64), "integer `4294967296`"),
-    ] {
+fn fractional_token_counts_and_indices_decode_and_are_kept() {
+    // Valid under every reference: token counts and indices are `number` upstream.
+    let mut json = invoke_2026();
+    json["usage"]["prompt_tokens"] = json!(2.5);
+    json["usage"]["completion_tokens"] = json!(0.25);
+    json["usage"]["completion_tokens_details"]["reasoning_tokens"] = json!(1.5);
+    json["choices"][0]["index"] = json!(0.5);
+    let response: InvokeResponse = decode(&json);
+    let usage = response.usage().unwrap();
+    assert_eq!(usage.prompt_tokens.unwrap(), 2.5);
+    assert_eq!(usage.prompt_tokens.unwrap().as_u64(), None);
+    assert_eq!(usage.completion_tokens.unwrap().to_string(), "0.25");
+    assert_eq!(usage.reasoning_tokens().unwrap().as_f64(), 1.5);
+    assert_eq!(response.choices[0].index, 0.5);
+    let encoded = encode(&response);
+    assert_eq!((&encoded["usage"], &encoded["choices"][0]["index"]), (&json["usage"], &json!(0.5)));
+
+    let chunk: StreamChunk = decode(&json!({
+        "id": "01JR", "choices": [{"index": 0, "message": {"role": "assistant", "content": "h"}}],
+        "usage": {"prompt_tokens": 2.5, "completion_tokens": 1, "total_tokens": 3.5,
+                  "prompt_tokens_details": {"cached_tokens": 0.5}}
+    }));
+    let usage = chunk.usage.as_ref().unwrap();
+    assert_eq!(
+        (usage.prompt_tokens.unwrap(), usage.total_tokens.unwrap()),
+        (2.5.try_into().unwrap(), 3.5.try_into().unwrap())
+    );
+    assert_eq!(usage.cached_tokens().unwrap(), 0.5);
+}
+
+#[test]
+fn a_count_that_is_not_a_number_is_a_clear_error() {
+    for bad in [json!("1"), json!(true), json!([1])] {
         let body = json!({"choices": [{"index": bad}]});
         let err = serde_json::from_str::<StreamChunk>(&body.to_string()).unwrap_err().to_string();
-        assert!(err.contains(shown) && err.contains("an integer in range"), "{bad}: {err}");
+        assert!(err.contains("invalid type") && err.contains("number"), "{bad}: {err}");
     }
 }
 

@@ -8,7 +8,7 @@ use serde_json::{Map, Value, json};
 use crate::error::Error;
 use crate::util;
 
-/// Providers the orq.ai API names (`prompt_config.provider`), as of 2026-08.
+/// Providers the orq.ai API names (`prompt_config.provider`), as of 2026-10.
 pub const PROVIDERS: &[&str] = &[
     "cohere",
     "openai",
@@ -28,6 +28,13 @@ pub const PROVIDERS: &[&str] = &[
     "jina",
     "togetherai",
     "elevenlabs",
+    "inception",
+    "meta",
+    "greenpt",
+    "liquid",
+    "typesafe",
+    "berget",
+    "cloudflare",
 ];
 
 /// Model types accepted by the orq.ai API (`prompt_config.model_type`).
@@ -43,6 +50,7 @@ pub const MODEL_TYPES: &[&str] = &[
     "moderations",
     "moderation",
     "ocr",
+    "classify",
 ];
 
 /// Message roles allowed in a deployment's prompt and in `get_config` responses.
@@ -59,8 +67,8 @@ pub const PROMPT_ROLES: &[&str] = &[
 ];
 
 /// `created` of the newest deployment when none is given explicitly.
-const BASE_CREATED_MILLIS: u64 = 1_736_931_600_000; // 2025-01-15T09:00:00.000Z
-const HOUR_MILLIS: u64 = 3_600_000;
+pub(crate) const BASE_CREATED_MILLIS: u64 = 1_736_931_600_000; // 2025-01-15T09:00:00.000Z
+pub(crate) const HOUR_MILLIS: u64 = 3_600_000;
 
 /// A deployment served by the mock.
 ///
@@ -69,6 +77,9 @@ const HOUR_MILLIS: u64 = 3_600_000;
 /// `version`, `tools`, `model_parameters` and `messages` may be omitted; the mock fills in
 /// deterministic defaults when it starts (a UUID derived from the key, distinct `created`
 /// timestamps one hour apart with the first deployment being the newest, `version` `"v1"`).
+/// Two fields that are not part of the list item set its saved versions (see
+/// [`Deployment::versions`] and [`Deployment::variants`]): `mock_versions` (a count) and
+/// `mock_variants` (an array of variant ids); they are never written back.
 ///
 /// ```
 /// use orq_mock::Deployment;
@@ -96,6 +107,14 @@ pub struct Deployment {
     prompt_config: PromptConfig,
     #[serde(default = "default_version")]
     version: String,
+    /// How many saved versions `GET /v2/deployments/{keyOrID}/versions` lists. Not part
+    /// of the list item: a deployments file may set it as `mock_versions`.
+    #[serde(rename = "mock_versions", default = "default_version_count", skip_serializing)]
+    version_count: usize,
+    /// The variants the saved versions belong to; `None` for two ids derived from the key.
+    /// A deployments file may set them as `mock_variants`.
+    #[serde(rename = "mock_variants", default, skip_serializing)]
+    variant_ids: Option<Vec<String>>,
 }
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -123,6 +142,13 @@ fn default_version() -> String {
     "v1".to_owned()
 }
 
+fn default_version_count() -> usize {
+    DEFAULT_VERSION_COUNT
+}
+
+/// How many saved versions a deployment has unless [`Deployment::versions`] says otherwise.
+pub const DEFAULT_VERSION_COUNT: usize = 3;
+
 impl Deployment {
     /// Creates a deployment with the given key and `model_type`, using OpenAI
     /// `gpt-4o-mini`, `temperature` 0.7, `maxTokens` 256 and an empty prompt.
@@ -145,6 +171,8 @@ impl Deployment {
                 messages: Vec::new(),
             },
             version: default_version(),
+            version_count: DEFAULT_VERSION_COUNT,
+            variant_ids: None,
         }
     }
 
@@ -257,6 +285,43 @@ impl Deployment {
         self
     }
 
+    /// Sets how many saved versions `GET /v2/deployments/{keyOrID}/versions` lists
+    /// (default [`DEFAULT_VERSION_COUNT`]; 0 for none). Not to be confused with
+    /// [`Deployment::version`], the version string of the list item.
+    ///
+    /// Version `n` (1 is the oldest) is named `"v<n>"`, belongs to variant
+    /// `(n - 1) % variants` (see [`Deployment::variant_ids`]) and was saved `n` hours after
+    /// the deployment's `created`. The newest version of each variant is `live`, the others
+    /// `published`. Ids are derived from the key, so they are the same on every run.
+    pub fn versions(mut self, count: usize) -> Self {
+        self.version_count = count;
+        self
+    }
+
+    /// Sets the ids of the variants the saved versions are spread over, in turn starting
+    /// with the first (default: two ids derived from the key). At least one is needed.
+    pub fn variants<I>(mut self, ids: I) -> Self
+    where
+        I: IntoIterator,
+        I::Item: Into<String>,
+    {
+        self.variant_ids = Some(ids.into_iter().map(Into::into).collect());
+        self
+    }
+
+    /// How many saved versions the deployment has (see [`Deployment::versions`]).
+    pub fn version_count(&self) -> usize {
+        self.version_count
+    }
+
+    /// The ids of the variants its saved versions belong to: the ones set with
+    /// [`Deployment::variants`], else two ULID-shaped ids derived from the key.
+    pub fn variant_ids(&self) -> Vec<String> {
+        self.variant_ids.clone().unwrap_or_else(|| {
+            (0..2).map(|index| util::derived_ulid(BASE_CREATED_MILLIS, &self.key, "variant", index)).collect()
+        })
+    }
+
     /// The deployment key used in requests.
     pub fn key(&self) -> &str {
         &self.key
@@ -311,7 +376,8 @@ impl Deployment {
         Self::list_from_json(&text)
     }
 
-    /// The three built-in sample deployments served when none are configured:
+    /// The three built-in sample deployments served when none are configured, each with
+    /// [`DEFAULT_VERSION_COUNT`] saved versions over two variants:
     ///
     /// * `support-bot` — chat, OpenAI `gpt-4o`, system prompt with a `{{name}}` variable and a
     ///   `get_order_status` tool;
@@ -405,6 +471,18 @@ impl Deployment {
                 _ => return Err(invalid("message content must be a string or an array".into())),
             }
         }
+        if let Some(variants) = &self.variant_ids {
+            if variants.is_empty() {
+                return Err(invalid("it needs at least one variant id".into()));
+            }
+            for (i, variant) in variants.iter().enumerate() {
+                if variant.is_empty() || variants[..i].contains(variant) {
+                    return Err(invalid(format!(
+                        "variant ids must be distinct and not empty, got {variants:?}"
+                    )));
+                }
+            }
+        }
         for tool in &pc.tools {
             let function = tool.get("function");
             let ok = tool.get("type").and_then(Value::as_str) == Some("function")
@@ -474,6 +552,17 @@ mod tests {
         assert_eq!(Deployment::list_from_json(&json).unwrap(), samples);
         let wrapped = json!({"object": "list", "data": samples, "has_more": false}).to_string();
         assert_eq!(Deployment::list_from_json(&wrapped).unwrap(), samples);
+    }
+
+    #[test]
+    fn accepts_the_newest_providers_and_model_types() {
+        let mut newest: Vec<Deployment> =
+            ["inception", "meta", "greenpt", "liquid", "typesafe", "berget", "cloudflare"]
+                .into_iter()
+                .map(|provider| Deployment::chat(format!("on-{provider}")).model(provider, "some-model"))
+                .chain([Deployment::new("classifier", "classify")])
+                .collect();
+        normalize(&mut newest).unwrap();
     }
 
     #[test]

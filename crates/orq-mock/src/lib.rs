@@ -1,10 +1,11 @@
 //! A local, offline fake of the [orq.ai](https://orq.ai) Deployments API.
 //!
-//! `orq-mock` serves the four deployment endpoints over real HTTP on `127.0.0.1`:
+//! `orq-mock` serves the five deployment endpoints over real HTTP on `127.0.0.1`:
 //!
 //! | Endpoint | Answer |
 //! |---|---|
 //! | `GET /v2/deployments?limit=&starting_after=&ending_before=` | a cursor-paginated list, newest first |
+//! | `GET /v2/deployments/{keyOrID}/versions?limit=&starting_after=&ending_before=&variant_id=` | the deployment's saved versions, cursor-paginated, newest first |
 //! | `POST /v2/deployments/get_config` | the prompt with `{{variables}}` substituted from `inputs` |
 //! | `POST /v2/deployments/invoke` | a deterministic "echo" completion |
 //! | `POST /v2/deployments/stream` | the same completion as Server-Sent Events, word by word |
@@ -62,6 +63,19 @@
 //!   after that deployment, `ending_before=<id>` the items before it; `has_more` tells
 //!   whether more items exist *in the direction of travel*. An unknown cursor id, or both
 //!   cursors at once, is rejected with `400 invalid_cursor`.
+//! * **Versions.** `{keyOrID}` is one percent-encoded path segment (`a%2Fb` for the key
+//!   `a/b`; a malformed escape or non-UTF-8 bytes are `400 invalid_request`), matched
+//!   against the keys first, then the ids; no match is `404 deployment_not_found`. Each
+//!   deployment has [`Deployment::versions`] saved versions (default
+//!   [`DEFAULT_VERSION_COUNT`]) spread in turn over its [`Deployment::variant_ids`]
+//!   (default two): version `n` is `"v<n>"`, saved `n` hours after the deployment's
+//!   `created`, with the deployment's current prompt, tools and `{{placeholders}}` as
+//!   `variables`. The newest version of each variant is `live`, older ones `published`;
+//!   the first has `user_id: null`. Ids and timestamps depend only on the deployment's
+//!   key and `created`, so they are the same on every run. In a deployments file,
+//!   `"mock_versions": n` and `"mock_variants": ["id", ...]` set them. `variant_id=` keeps one variant's versions (an
+//!   unknown one gives an empty list). Pagination works as for the list, by version
+//!   `_id`, with `limit` in 1..=50 (default 10).
 //! * **get_config.** `messages` are the deployment's system messages, then the request's
 //!   `prefix_messages`, then the remaining prompt messages, then the request's `messages`.
 //!   Placeholders `{{name}}` / `{{ name }}` in the prompt are replaced by `inputs` values
@@ -90,11 +104,19 @@
 //!   `knowledge_filter` are validated and recorded; a malformed filter (not field
 //!   conditions, one `and` or one `or`; an empty `and`/`or`; a condition without exactly
 //!   one known operator; an operand of the wrong type) is `400 invalid_request`.
+//! * **Request messages (2026-10).** In `messages` and `prefix_messages`, a user `file`
+//!   part's `file` needs exactly one of `file_data`, `file_id` and `uri`, else `400
+//!   invalid_request` naming the part. Assistant messages may carry `reasoning_content`
+//!   (a string) and their `tool_calls` items
+//!   `extra_content: {"google": {"thought_signature": "..."}}`.
 //! * **`stream` flag.** `stream` must be a boolean when present but is otherwise ignored:
 //!   `/invoke` always answers JSON and `/stream` always answers SSE.
 //! * **Auth.** With an API key configured, every request needs `Authorization: Bearer <key>`,
-//!   else `401 unauthorized`. Without one, any or no `Authorization` header is accepted.
-//! * **Errors.** Always JSON `{"message": "...", "code": "..."}` (except what the HTTP
+//!   else `401` with the service's JSON error body
+//!   `{"message": "missing or invalid API key: ...", "code": 16, "details": []}` (16 is the
+//!   gRPC status `UNAUTHENTICATED`), on every route alike. Without a configured key, any
+//!   or no `Authorization` header is accepted.
+//! * **Errors.** Other errors are JSON `{"message": "...", "code": "..."}` (except what the HTTP
 //!   layer answers to requests it cannot parse at all): `404 deployment_not_found`
 //!   for an unknown key; `400 invalid_json` for an empty or unparsable body; `400
 //!   invalid_request` for a missing `key`, wrong types or invalid messages (unknown extra
@@ -130,6 +152,7 @@ mod error;
 mod recorded;
 mod server;
 mod util;
+mod versions;
 mod wire;
 
 use std::net::{Ipv4Addr, SocketAddr};
@@ -143,7 +166,7 @@ use axum::http::StatusCode;
 use tokio::sync::watch;
 use tokio::task::JoinHandle;
 
-pub use crate::deployment::{Deployment, MODEL_TYPES, PROMPT_ROLES, PROVIDERS};
+pub use crate::deployment::{DEFAULT_VERSION_COUNT, Deployment, MODEL_TYPES, PROMPT_ROLES, PROVIDERS};
 pub use crate::error::Error;
 pub use crate::recorded::RecordedRequest;
 

@@ -20,7 +20,9 @@ Options:
   --port PORT           port to listen on (default 0: pick a free port)
   --deployments FILE    JSON array of deployments in the GET /v2/deployments item shape
                         (default: the built-in samples support-bot, summarizer, translator;
-                        crates/orq-mock/deployments.example.json holds them as a template)
+                        crates/orq-mock/deployments.example.json holds them as a template;
+                        an item may add `mock_versions` (a count) and `mock_variants` (ids) to
+                        shape its saved versions, by default 3 over two variants)
   --api-key KEY         require `Authorization: Bearer KEY`
   --event-delay-ms N    pause between stream events in milliseconds (default 0)
   --record-limit N      keep only the last N requests for GET /_mock/requests (default 100);

@@ -16,6 +16,7 @@ use tokio::sync::watch;
 use crate::deployment::{self, Deployment};
 use crate::recorded::RecordedRequest;
 use crate::util;
+use crate::versions;
 use crate::wire::{self, ApiError, Completion, DeploymentRequest};
 
 /// Largest accepted request body.
@@ -160,6 +161,22 @@ fn json_response(status: StatusCode, body: &Value) -> Response {
 fn error_response(error: &ApiError) -> Response {
     let status = StatusCode::from_u16(error.status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
     json_response(status, &error.body())
+}
+
+/// gRPC status code `UNAUTHENTICATED`, the numeric `code` of the service's 401 body.
+const GRPC_UNAUTHENTICATED: u8 = 16;
+
+/// The service's 401 body: `{"message", "code": <gRPC status>, "details": []}`, unlike
+/// the mock's other errors whose `code` is a text reason.
+fn unauthorized_response() -> Response {
+    json_response(
+        StatusCode::UNAUTHORIZED,
+        &json!({
+            "message": "missing or invalid API key: send `Authorization: Bearer <key>`",
+            "code": GRPC_UNAUTHENTICATED,
+            "details": [],
+        }),
+    )
 }
 
 impl FailFault {
@@ -307,17 +324,19 @@ pub(crate) async fn handle(State(shared): State<Arc<Shared>>, request: Request) 
             .and_then(|v| v.split_once(' '))
             .is_some_and(|(scheme, token)| scheme.eq_ignore_ascii_case("bearer") && token.trim() == expected);
         if !authorized {
-            return error_response(&ApiError::new(
-                401,
-                "unauthorized",
-                "missing or invalid API key: send `Authorization: Bearer <key>`",
-            ));
+            return unauthorized_response();
         }
     }
 
     let path = parts.uri.path();
     let path = if path.len() > 1 { path.trim_end_matches('/') } else { path };
+    // `/v2/deployments/{keyOrID}/versions`, with the key or id still percent-encoded.
+    let versions_of = path
+        .strip_prefix("/v2/deployments/")
+        .and_then(|rest| rest.strip_suffix("/versions"))
+        .filter(|segment| !segment.contains('/'));
     let allowed = match path {
+        _ if versions_of.is_some() => Method::GET,
         "/v2/deployments" => Method::GET,
         "/v2/deployments/get_config" | "/v2/deployments/invoke" | "/v2/deployments/stream" => Method::POST,
         _ => {
@@ -341,12 +360,16 @@ pub(crate) async fn handle(State(shared): State<Arc<Shared>>, request: Request) 
         return response;
     }
 
-    let result = match path {
-        "/v2/deployments" => list(&shared, parts.uri.query().unwrap_or_default()),
-        "/v2/deployments/get_config" => {
+    let query = parts.uri.query().unwrap_or_default();
+    let result = match (versions_of, path) {
+        (Some(key_or_id), _) => list_versions(&shared, key_or_id, query),
+        (None, "/v2/deployments") => list(&shared, query),
+        (None, "/v2/deployments/get_config") => {
             with_deployment(&shared, &body).map(|(d, r)| wire::get_config_body(&d, &r))
         }
-        "/v2/deployments/invoke" => with_deployment(&shared, &body).map(|(d, r)| invoke(&shared, &d, &r)),
+        (None, "/v2/deployments/invoke") => {
+            with_deployment(&shared, &body).map(|(d, r)| invoke(&shared, &d, &r))
+        }
         _ => {
             return match with_deployment(&shared, &body) {
                 Ok((d, r)) => stream(&shared, &d, &r, event_delay),
@@ -396,36 +419,57 @@ fn admin(shared: &Shared, method: &Method, path: &str) -> Response {
     }
 }
 
-fn list(shared: &Shared, query: &str) -> Result<Value, ApiError> {
-    let params = util::parse_query(query);
-    let param = |name: &str| params.iter().rev().find(|(k, _)| k == name).map(|(_, v)| v.as_str());
-    let limit = match param("limit") {
+/// Query parameters by name; the last occurrence wins.
+struct Query(Vec<(String, String)>);
+
+impl Query {
+    fn parse(query: &str) -> Self {
+        Query(util::parse_query(query))
+    }
+
+    fn get(&self, name: &str) -> Option<&str> {
+        self.0.iter().rev().find(|(k, _)| k == name).map(|(_, v)| v.as_str())
+    }
+
+    /// A parameter with a non-empty value (an empty one counts as absent).
+    fn non_empty(&self, name: &str) -> Option<&str> {
+        self.get(name).filter(|s| !s.is_empty())
+    }
+}
+
+/// Cursor pagination over `items` (sorted newest first): `limit` (1..=`max_limit`,
+/// default 10), `starting_after` / `ending_before` (the id of an item, see `id_of`).
+/// Returns the page and whether more items exist in the direction of travel.
+fn paginate<'a, T>(
+    items: &'a [T],
+    id_of: impl Fn(&T) -> &str,
+    query: &Query,
+    max_limit: usize,
+    what: &str,
+) -> Result<(&'a [T], bool), ApiError> {
+    let limit = match query.get("limit") {
         None => 10,
         Some(raw) => match raw.parse::<usize>() {
-            Ok(n) if (1..=200).contains(&n) => n,
+            Ok(n) if (1..=max_limit).contains(&n) => n,
             _ => {
                 return Err(ApiError::new(
                     400,
                     "invalid_limit",
-                    format!("`limit` must be an integer between 1 and 200, got {raw:?}"),
+                    format!("`limit` must be an integer between 1 and {max_limit}, got {raw:?}"),
                 ));
             }
         },
     };
-    let starting_after = param("starting_after").filter(|s| !s.is_empty());
-    let ending_before = param("ending_before").filter(|s| !s.is_empty());
-    let config = lock(&shared.config);
-    let all = &config.deployments;
     let position = |cursor: &str, name: &str| {
-        all.iter().position(|d| d.id_or_empty() == cursor).ok_or_else(|| {
+        items.iter().position(|item| id_of(item) == cursor).ok_or_else(|| {
             ApiError::new(
                 400,
                 "invalid_cursor",
-                format!("`{name}` refers to an unknown deployment id {cursor:?}"),
+                format!("`{name}` refers to an unknown {what} id {cursor:?}"),
             )
         })
     };
-    let (range, has_more) = match (starting_after, ending_before) {
+    let (range, has_more) = match (query.non_empty("starting_after"), query.non_empty("ending_before")) {
         (Some(_), Some(_)) => {
             return Err(ApiError::new(
                 400,
@@ -435,8 +479,8 @@ fn list(shared: &Shared, query: &str) -> Result<Value, ApiError> {
         }
         (Some(cursor), None) => {
             let start = position(cursor, "starting_after")? + 1;
-            let end = (start + limit).min(all.len());
-            (start..end, end < all.len())
+            let end = (start + limit).min(items.len());
+            (start..end, end < items.len())
         }
         (None, Some(cursor)) => {
             let end = position(cursor, "ending_before")?;
@@ -444,15 +488,54 @@ fn list(shared: &Shared, query: &str) -> Result<Value, ApiError> {
             (start..end, start > 0)
         }
         (None, None) => {
-            let end = limit.min(all.len());
-            (0..end, end < all.len())
+            let end = limit.min(items.len());
+            (0..end, end < items.len())
         }
     };
+    Ok((&items[range], has_more))
+}
+
+fn list(shared: &Shared, query: &str) -> Result<Value, ApiError> {
+    let query = Query::parse(query);
+    let config = lock(&shared.config);
+    let (page, has_more) = paginate(&config.deployments, Deployment::id_or_empty, &query, 200, "deployment")?;
     Ok(json!({
         "object": "list",
-        "data": all[range].iter().map(Deployment::to_json).collect::<Vec<_>>(),
+        "data": page.iter().map(Deployment::to_json).collect::<Vec<_>>(),
         "has_more": has_more,
     }))
+}
+
+/// `GET /v2/deployments/{keyOrID}/versions`: the deployment's saved versions, newest
+/// first, optionally of one variant only.
+fn list_versions(shared: &Shared, key_or_id: &str, query: &str) -> Result<Value, ApiError> {
+    let key_or_id = util::percent_decode_path(key_or_id).ok_or_else(|| {
+        ApiError::invalid_request(format!(
+            "the deployment key or id {key_or_id:?} is not valid percent-encoded UTF-8"
+        ))
+    })?;
+    let query = Query::parse(query);
+    let deployment = {
+        let config = lock(&shared.config);
+        let found = config
+            .deployments
+            .iter()
+            .find(|d| d.key() == key_or_id)
+            .or_else(|| config.deployments.iter().find(|d| d.id_or_empty() == key_or_id));
+        found.cloned().ok_or_else(|| {
+            ApiError::new(404, "deployment_not_found", format!("no deployment with key or id {key_or_id:?}"))
+        })?
+    };
+    let mut saved = versions::saved_versions(&deployment);
+    if let Some(variant) = query.non_empty("variant_id") {
+        saved.retain(|version| version["variant_id"] == variant);
+    }
+    let (page, has_more) = paginate(&saved, version_id, &query, 50, "version")?;
+    Ok(json!({"object": "list", "data": page, "has_more": has_more}))
+}
+
+fn version_id(version: &Value) -> &str {
+    version["_id"].as_str().unwrap_or_default()
 }
 
 fn with_deployment(shared: &Shared, body: &Bytes) -> Result<(Deployment, DeploymentRequest), ApiError> {

@@ -76,6 +76,12 @@ pub(crate) fn ulid(millis: u64, counter: u64) -> String {
     (0..26).rev().map(|i| CROCKFORD[((value >> (i * 5)) & 0x1f) as usize] as char).collect()
 }
 
+/// A ULID-shaped id for the `index`-th thing of a `kind` (say `"variant"`) belonging to
+/// `owner`: the same arguments always give the same id, different ones different ids.
+pub(crate) fn derived_ulid(millis: u64, owner: &str, kind: &str, index: u64) -> String {
+    ulid(millis, fnv1a(owner.as_bytes(), fnv1a(kind.as_bytes(), index)))
+}
+
 /// Decodes `application/x-www-form-urlencoded` query strings into ordered key/value pairs.
 pub(crate) fn parse_query(query: &str) -> Vec<(String, String)> {
     query
@@ -112,6 +118,56 @@ fn percent_decode(input: &str) -> String {
     String::from_utf8_lossy(&out).into_owned()
 }
 
+/// Parses the RFC 3339 UTC timestamps the mock writes (`2025-01-15T09:00:00.000Z`, with
+/// or without fractional seconds) into milliseconds since the Unix epoch.
+pub(crate) fn parse_rfc3339_millis(text: &str) -> Option<u64> {
+    let (date, time) = text.strip_suffix('Z')?.split_once('T')?;
+    let mut date = date.splitn(3, '-').map(str::parse::<i64>);
+    let (y, m, d) = (date.next()?.ok()?, date.next()?.ok()?, date.next()?.ok()?);
+    let (clock, fraction) = time.split_once('.').unwrap_or((time, "0"));
+    let mut clock = clock.splitn(3, ':').map(str::parse::<u64>);
+    let (h, min, sec) = (clock.next()?.ok()?, clock.next()?.ok()?, clock.next()?.ok()?);
+    if !(1..=12).contains(&m) || !(1..=31).contains(&d) || h > 23 || min > 59 || sec > 60 {
+        return None;
+    }
+    let millis: u64 = format!("{fraction:0<3}").get(..3)?.parse().ok()?;
+    let days = u64::try_from(days_from_civil(y, m as u32, d as u32)).ok()?;
+    Some(((days * 86_400 + h * 3600 + min * 60 + sec) * 1000) + millis)
+}
+
+/// Converts a proleptic Gregorian date into days since 1970-01-01.
+fn days_from_civil(y: i64, m: u32, d: u32) -> i64 {
+    let y = if m <= 2 { y - 1 } else { y };
+    let era = y.div_euclid(400);
+    let yoe = y.rem_euclid(400);
+    let mp = i64::from((m + 9) % 12);
+    let doy = (153 * mp + 2) / 5 + i64::from(d) - 1;
+    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+    era * 146_097 + doe - 719_468
+}
+
+/// Decodes a percent-encoded URL path segment (`%2F` is `/`, `+` stays `+`). `None` when
+/// an escape is malformed or the bytes are not UTF-8.
+pub(crate) fn percent_decode_path(segment: &str) -> Option<String> {
+    let bytes = segment.as_bytes();
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut i = 0;
+    while i < bytes.len() {
+        if bytes[i] == b'%' {
+            let hex = segment.get(i + 1..i + 3)?;
+            if !hex.bytes().all(|b| b.is_ascii_hexdigit()) {
+                return None;
+            }
+            out.push(u8::from_str_radix(hex, 16).ok()?);
+            i += 3;
+        } else {
+            out.push(bytes[i]);
+            i += 1;
+        }
+    }
+    String::from_utf8(out).ok()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -121,6 +177,28 @@ mod tests {
         assert_eq!(rfc3339_millis(0), "1970-01-01T00:00:00.000Z");
         assert_eq!(rfc3339_millis(1_736_931_600_123), "2025-01-15T09:00:00.123Z");
         assert_eq!(rfc3339_millis(951_782_400_000), "2000-02-29T00:00:00.000Z");
+    }
+
+    #[test]
+    fn parses_the_timestamps_it_formats() {
+        for millis in [0, 1_736_931_600_123, 951_782_400_000, 4_102_444_799_999] {
+            assert_eq!(parse_rfc3339_millis(&rfc3339_millis(millis)), Some(millis));
+        }
+        assert_eq!(parse_rfc3339_millis("2025-01-15T09:00:00Z"), Some(1_736_931_600_000));
+        assert_eq!(parse_rfc3339_millis("2025-01-15T09:00:00.5Z"), Some(1_736_931_600_500));
+        for bad in ["", "2025-01-15", "2025-01-15T09:00:00+01:00", "2025-13-01T00:00:00Z", "x-y-zT1:2:3Z"] {
+            assert_eq!(parse_rfc3339_millis(bad), None, "{bad}");
+        }
+    }
+
+    #[test]
+    fn decodes_path_segments() {
+        assert_eq!(percent_decode_path("team%20a%2Fbot%251%20%C3%BC").as_deref(), Some("team a/bot%1 ü"));
+        assert_eq!(percent_decode_path("a+b").as_deref(), Some("a+b"));
+        assert_eq!(percent_decode_path("plain").as_deref(), Some("plain"));
+        for bad in ["%", "%2", "%zz", "%C3", "%FF", "a%2"] {
+            assert_eq!(percent_decode_path(bad), None, "{bad}");
+        }
     }
 
     #[test]

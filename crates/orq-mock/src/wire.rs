@@ -21,8 +21,13 @@ impl ApiError {
         ApiError { status, code: code.to_owned(), message: message.into() }
     }
 
-    fn invalid(message: impl Into<String>) -> Self {
+    /// `400 invalid_request`.
+    pub(crate) fn invalid_request(message: impl Into<String>) -> Self {
         Self::new(400, "invalid_request", message)
+    }
+
+    fn invalid(message: impl Into<String>) -> Self {
+        Self::invalid_request(message)
     }
 
     pub(crate) fn body(&self) -> Value {
@@ -399,8 +404,10 @@ fn validate_message(message: &Value, path: &str) -> Result<(), ApiError> {
                     }
                 }
             }
-            if let Some(refusal) = field(map, "refusal") {
-                expect(refusal, &format!("{path}.refusal"), "a string", Value::is_string)?;
+            for name in ["refusal", "reasoning_content"] {
+                if let Some(text) = field(map, name) {
+                    expect(text, &format!("{path}.{name}"), "a string", Value::is_string)?;
+                }
             }
             if let Some(audio) = field(map, "audio") {
                 let audio_path = format!("{path}.audio");
@@ -473,6 +480,9 @@ fn validate_text_part(part: &Value, path: &str) -> Result<(), ApiError> {
     Ok(())
 }
 
+/// Where a file content part's data comes from: exactly one of them is required.
+const FILE_SOURCES: [&str; 3] = ["file_data", "file_id", "uri"];
+
 fn validate_user_part(part: &Value, path: &str) -> Result<(), ApiError> {
     let map = expect(part, path, "an object", Value::is_object)?.as_object().expect("checked");
     let kind = required(map, "type", path)?;
@@ -487,10 +497,17 @@ fn validate_user_part(part: &Value, path: &str) -> Result<(), ApiError> {
             let inner = expect(required(map, "file", path)?, &inner_path, "an object", Value::is_object)?
                 .as_object()
                 .expect("checked");
-            for name in ["file_data", "uri", "mimeType", "filename"] {
+            for name in ["file_data", "file_id", "uri", "mimeType", "filename"] {
                 if let Some(v) = field(inner, name) {
                     expect(v, &format!("{inner_path}.{name}"), "a string", Value::is_string)?;
                 }
+            }
+            let sources: Vec<&str> =
+                FILE_SOURCES.into_iter().filter(|name| field(inner, name).is_some()).collect();
+            if sources.len() != 1 {
+                return Err(ApiError::invalid(format!(
+                    "`{inner_path}` must have exactly one of {FILE_SOURCES:?}, got {sources:?}"
+                )));
             }
         }
         "image_url" => {
@@ -544,6 +561,22 @@ fn validate_tool_call(call: &Value, path: &str) -> Result<(), ApiError> {
             expect(v, &format!("{function_path}.{name}"), "a string", Value::is_string)?;
         }
     }
+    if let Some(signature) = field(map, "thought_signature") {
+        expect(signature, &format!("{path}.thought_signature"), "a string", Value::is_string)?;
+    }
+    // `extra_content.google.thought_signature`: provider-specific data, only Google's for now.
+    if let Some(extra) = field(map, "extra_content") {
+        let extra_path = format!("{path}.extra_content");
+        let extra = expect(extra, &extra_path, "an object", Value::is_object)?.as_object().expect("checked");
+        if let Some(google) = field(extra, "google") {
+            let google_path = format!("{extra_path}.google");
+            let google =
+                expect(google, &google_path, "an object", Value::is_object)?.as_object().expect("checked");
+            if let Some(signature) = field(google, "thought_signature") {
+                expect(signature, &format!("{google_path}.thought_signature"), "a string", Value::is_string)?;
+            }
+        }
+    }
     Ok(())
 }
 
@@ -574,6 +607,20 @@ pub(crate) fn substitute(template: &str, inputs: &Map<String, Value>) -> String 
     }
     out.push_str(rest);
     out
+}
+
+/// The names of the `{{name}}` placeholders in `template`, in order, as [`substitute`]
+/// reads them (duplicates included).
+pub(crate) fn placeholder_names(template: &str) -> Vec<&str> {
+    let mut names = Vec::new();
+    let mut rest = template;
+    while let Some(start) = rest.find("{{") {
+        let after = &rest[start + 2..];
+        let Some(end) = after.find("}}") else { break };
+        names.push(after[..end].trim());
+        rest = &after[end + 2..];
+    }
+    names
 }
 
 fn substitute_content(content: &Value, inputs: &Map<String, Value>) -> Value {
@@ -986,6 +1033,12 @@ mod tests {
     }
 
     #[test]
+    fn finds_placeholder_names() {
+        assert_eq!(placeholder_names("Hi {{name}}, {{ n }} {{name}} {{"), ["name", "n", "name"]);
+        assert!(placeholder_names("no placeholders }} {").is_empty());
+    }
+
+    #[test]
     fn rejects_bad_bodies() {
         assert_eq!(parse_request(b"").unwrap_err().code, "invalid_json");
         assert_eq!(parse_request(b"{").unwrap_err().code, "invalid_json");
@@ -1103,6 +1156,74 @@ mod tests {
             request_with("messages", json!([{"role": "system", "content": [{"type": "image_url"}]}]))
                 .is_err()
         );
+    }
+
+    #[test]
+    fn accepts_the_newest_message_fields() {
+        let messages = json!([
+            {"role": "user", "content": [
+                {"type": "file", "file": {"file_id": "file-abc123"}},
+                {"type": "file", "file": {"uri": "gs://bucket/a.pdf", "mimeType": "application/pdf"}},
+                {"type": "file", "file": {"file_data": "data:application/pdf;base64,AAAA", "filename": "a.pdf"}}
+            ]},
+            {"role": "assistant", "content": "Let me look.", "reasoning_content": "Order lookup first.",
+             "tool_calls": [{"id": "c1", "type": "function", "function": {"name": "f", "arguments": "{}"},
+                             "thought_signature": "outer",
+                             "extra_content": {"google": {"thought_signature": "inner"}}}]}
+        ]);
+        for field in ["messages", "prefix_messages"] {
+            assert!(request_with(field, messages.clone()).is_ok(), "{field}");
+        }
+    }
+
+    #[test]
+    fn a_file_part_needs_exactly_one_source() {
+        for (file, got) in [
+            (json!({"filename": "a.pdf"}), "[]"),
+            (json!({"file_data": "data:,x", "file_id": "file-1"}), r#"["file_data", "file_id"]"#),
+            (json!({"file_id": "file-1", "uri": "gs://b/a"}), r#"["file_id", "uri"]"#),
+            (
+                json!({"file_data": "data:,x", "file_id": "f", "uri": "u"}),
+                r#"["file_data", "file_id", "uri"]"#,
+            ),
+        ] {
+            let messages = json!([{"role": "user", "content": [{"type": "file", "file": file}]}]);
+            let error = request_with("prefix_messages", messages).unwrap_err();
+            assert_eq!((error.status, error.code.as_str()), (400, "invalid_request"));
+            assert!(error.message.contains("`prefix_messages[0].content[0].file` must have exactly one of"));
+            assert!(error.message.ends_with(&format!("got {got}")), "{}", error.message);
+        }
+    }
+
+    #[test]
+    fn rejects_malformed_newest_message_fields() {
+        let call = |extra: Value| {
+            json!([{"role": "assistant", "content": null,
+                    "tool_calls": [{"id": "c1", "type": "function", "function": {"name": "f"}, "extra_content": extra}]}])
+        };
+        for (messages, says) in [
+            (call(json!("x")), "`messages[0].tool_calls[0].extra_content` must be an object"),
+            (
+                call(json!({"google": []})),
+                "`messages[0].tool_calls[0].extra_content.google` must be an object",
+            ),
+            (
+                call(json!({"google": {"thought_signature": 1}})),
+                "`messages[0].tool_calls[0].extra_content.google.thought_signature` must be a string",
+            ),
+            (
+                json!([{"role": "assistant", "content": "x", "reasoning_content": ["x"]}]),
+                "`messages[0].reasoning_content` must be a string",
+            ),
+            (
+                json!([{"role": "user", "content": [{"type": "file", "file": {"file_id": 7}}]}]),
+                "`messages[0].content[0].file.file_id` must be a string",
+            ),
+        ] {
+            let error = request_with("messages", messages.clone()).unwrap_err();
+            assert_eq!(error.status, 400, "{messages}");
+            assert!(error.message.contains(says), "{messages}: {}", error.message);
+        }
     }
 
     #[test]

@@ -175,8 +175,9 @@ async fn requires_the_configured_api_key() {
     let response = client().get(&url).send().await.unwrap();
     assert_eq!(response.status(), StatusCode::UNAUTHORIZED);
     let body: Value = response.json().await.unwrap();
-    assert_eq!(body["code"], "unauthorized");
-    assert!(body["message"].is_string());
+    assert_eq!(body["code"], 16, "gRPC UNAUTHENTICATED");
+    assert_eq!(body["details"], json!([]));
+    assert!(body["message"].as_str().unwrap().contains("API key"), "{body}");
 
     let response = client().get(&url).bearer_auth("wrong").send().await.unwrap();
     assert_eq!(response.status(), StatusCode::UNAUTHORIZED);
@@ -920,4 +921,330 @@ async fn a_half_sent_body_is_answered_408_in_json() {
         "{answer}"
     );
     assert_eq!(mock.requests_received(), 0, "an unread request is not recorded");
+}
+
+fn versions_of(page: &Value) -> Vec<String> {
+    page["data"]
+        .as_array()
+        .expect("data array")
+        .iter()
+        .map(|v| v["version"].as_str().expect("version").to_owned())
+        .collect()
+}
+
+fn version_ids(page: &Value) -> Vec<String> {
+    page["data"]
+        .as_array()
+        .expect("data array")
+        .iter()
+        .map(|v| v["_id"].as_str().expect("_id").to_owned())
+        .collect()
+}
+
+#[tokio::test]
+async fn lists_the_saved_versions_of_a_sample_newest_first() {
+    let mock = MockOrq::start_default().await.unwrap();
+    let bot = mock.deployments().into_iter().find(|d| d.key() == "support-bot").unwrap();
+    let variants = bot.variant_ids();
+    assert_eq!(variants.len(), 2);
+    assert_ne!(variants[0], variants[1]);
+
+    let (status, page) = get(&mock, "/v2/deployments/support-bot/versions").await;
+    assert_eq!(status, StatusCode::OK, "{page}");
+    assert_eq!(page["object"], "list");
+    assert_eq!(page["has_more"], false);
+    assert_eq!(versions_of(&page), ["v3", "v2", "v1"]);
+    let data = page["data"].as_array().unwrap();
+    let timestamps: Vec<&str> = data.iter().map(|v| v["timestamp"].as_str().unwrap()).collect();
+    // Saved an hour apart, starting an hour after the deployment was created.
+    assert_eq!(bot.created_at(), Some("2025-01-15T11:00:00.000Z"));
+    assert_eq!(
+        timestamps,
+        ["2025-01-15T14:00:00.000Z", "2025-01-15T13:00:00.000Z", "2025-01-15T12:00:00.000Z"]
+    );
+    let statuses: Vec<&str> = data.iter().map(|v| v["status"].as_str().unwrap()).collect();
+    assert_eq!(statuses, ["live", "live", "published"], "the newest of each variant is live");
+    let variant_of: Vec<&str> = data.iter().map(|v| v["variant_id"].as_str().unwrap()).collect();
+    assert_eq!(variant_of, [&variants[0], &variants[1], &variants[0]]);
+    assert_eq!(data[2]["user_id"], Value::Null);
+    assert!(data[0]["user_id"].is_string());
+    // Every id is its own, down to the random part after the 10 time characters.
+    let mut random_parts: Vec<String> = version_ids(&page).into_iter().chain(variants.clone()).collect();
+    random_parts.push(data[0]["user_id"].as_str().unwrap().to_owned());
+    random_parts.push(data[0]["prompt_config"]["model_db_id"].as_str().unwrap().to_owned());
+    let mut random_parts: Vec<String> = random_parts.iter().map(|id| id[10..].to_owned()).collect();
+    random_parts.sort();
+    random_parts.dedup();
+    assert_eq!(random_parts.len(), 7);
+
+    let newest = &data[0];
+    assert_eq!(newest["_id"].as_str().unwrap().len(), 26);
+    assert_eq!(newest["deployment_id"], bot.assigned_id().unwrap());
+    assert_eq!(newest["description"], "Version 3 of support-bot");
+    assert_eq!(newest["fallbacks"], json!([]));
+    assert_eq!(newest["variables"], json!([{"key": "name", "is_pii": false}]));
+    assert_eq!(newest["tools"][0]["function"]["name"], "get_order_status");
+    let config = &newest["prompt_config"];
+    assert_eq!((config["provider"].as_str(), config["model"].as_str()), (Some("openai"), Some("gpt-4o")));
+    assert_eq!(config["model_type"], "chat");
+    assert_eq!(config["model_parameters"], json!({"temperature": 0.7, "maxTokens": 512}));
+    assert_eq!(config["integration_id"], Value::Null);
+    assert_eq!(config["version"], "v3");
+    assert_eq!(config["model_db_id"].as_str().unwrap().len(), 26);
+    assert_eq!(config["messages"][0]["role"], "system");
+    assert!(config["messages"][0]["content"].as_str().unwrap().contains("{{name}}"));
+    assert!(config["messages"][0]["id"].is_string());
+    assert!(config.get("tools").is_none(), "tools sit on the version");
+
+    // The same deployment by its id, and the same answer from another mock.
+    let id = bot.assigned_id().unwrap();
+    let (status, by_id) = get(&mock, &format!("/v2/deployments/{id}/versions")).await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(by_id, page);
+    let other = MockOrq::start_default().await.unwrap();
+    assert_eq!(get(&other, "/v2/deployments/support-bot/versions/").await.1, page);
+
+    let (_, translator) = get(&mock, "/v2/deployments/translator/versions").await;
+    assert_eq!(
+        translator["data"][0]["variables"],
+        json!([{"key": "source_language", "is_pii": false}, {"key": "target_language", "is_pii": false}])
+    );
+    assert_eq!(translator["data"][0]["tools"], json!([]));
+}
+
+#[tokio::test]
+async fn pages_through_versions_both_ways() {
+    let mock = MockOrq::builder().deployment(Deployment::chat("busy").versions(25)).start().await.unwrap();
+    let (_, everything) = get(&mock, "/v2/deployments/busy/versions?limit=50").await;
+    let all = version_ids(&everything);
+    assert_eq!(all.len(), 25);
+    assert_eq!(everything["has_more"], false);
+    let expected: Vec<String> = (1..=25).rev().map(|n| format!("v{n}")).collect();
+    assert_eq!(versions_of(&everything), expected);
+
+    // Forward with the default limit of 10.
+    let mut pages = Vec::new();
+    let mut query = "/v2/deployments/busy/versions".to_owned();
+    loop {
+        let (status, page) = get(&mock, &query).await;
+        assert_eq!(status, StatusCode::OK, "{page}");
+        let ids = version_ids(&page);
+        pages.push((ids.clone(), page["has_more"].as_bool().unwrap()));
+        if !page["has_more"].as_bool().unwrap() {
+            break;
+        }
+        assert!(pages.len() < 3, "has_more must turn false");
+        query = format!("/v2/deployments/busy/versions?starting_after={}", ids.last().unwrap());
+    }
+    let sizes: Vec<(usize, bool)> = pages.iter().map(|(ids, more)| (ids.len(), *more)).collect();
+    assert_eq!(sizes, [(10, true), (10, true), (5, false)]);
+    assert_eq!(pages.iter().flat_map(|(ids, _)| ids.clone()).collect::<Vec<_>>(), all);
+
+    // After the oldest: an empty page.
+    let (_, page) = get(&mock, &format!("/v2/deployments/busy/versions?starting_after={}", all[24])).await;
+    assert_eq!((version_ids(&page).len(), page["has_more"].clone()), (0, json!(false)));
+
+    // Backward from the first item of the last page.
+    let (_, page) = get(&mock, &format!("/v2/deployments/busy/versions?ending_before={}", all[20])).await;
+    assert_eq!(version_ids(&page), all[10..20]);
+    assert_eq!(page["has_more"], true);
+    let (_, page) = get(&mock, &format!("/v2/deployments/busy/versions?ending_before={}", all[10])).await;
+    assert_eq!(version_ids(&page), all[..10]);
+    assert_eq!(page["has_more"], false);
+    let (_, page) =
+        get(&mock, &format!("/v2/deployments/busy/versions?ending_before={}&limit=3", all[2])).await;
+    assert_eq!((version_ids(&page), page["has_more"].clone()), (all[..2].to_vec(), json!(false)));
+
+    // Without versions: an empty list.
+    mock.add_deployment(Deployment::chat("fresh").versions(0)).unwrap();
+    let (status, page) = get(&mock, "/v2/deployments/fresh/versions").await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(page, json!({"object": "list", "data": [], "has_more": false}));
+}
+
+#[tokio::test]
+async fn validates_the_version_limit_and_cursors() {
+    let mock = MockOrq::builder().deployment(Deployment::chat("busy").versions(60)).start().await.unwrap();
+    for bad in ["0", "51", "abc", "1.5", "-1", ""] {
+        let (status, body) = get(&mock, &format!("/v2/deployments/busy/versions?limit={bad}")).await;
+        assert_eq!(status, StatusCode::BAD_REQUEST, "limit={bad}");
+        assert_eq!(body["code"], "invalid_limit");
+        assert!(body["message"].as_str().unwrap().contains("between 1 and 50"), "{body}");
+    }
+    for (good, len) in [("1", 1), ("50", 50)] {
+        let (status, page) = get(&mock, &format!("/v2/deployments/busy/versions?limit={good}")).await;
+        assert_eq!(status, StatusCode::OK, "limit={good}");
+        assert_eq!(version_ids(&page).len(), len);
+        assert_eq!(page["has_more"], true);
+    }
+    let (_, page) = get(&mock, "/v2/deployments/busy/versions?limit=1").await;
+    let id = version_ids(&page).remove(0);
+    let deployment_id = mock.deployments()[0].assigned_id().unwrap().to_owned();
+    for query in [
+        "starting_after=nope".to_owned(),
+        format!("ending_before={deployment_id}"),
+        format!("starting_after={id}&ending_before={id}"),
+    ] {
+        let (status, body) = get(&mock, &format!("/v2/deployments/busy/versions?{query}")).await;
+        assert_eq!(status, StatusCode::BAD_REQUEST, "{query}");
+        assert_eq!(body["code"], "invalid_cursor", "{query}");
+    }
+}
+
+#[tokio::test]
+async fn filters_versions_by_variant() {
+    let mock = MockOrq::builder()
+        .deployment(Deployment::chat("split").versions(5).variants(["var_a", "var_b"]))
+        .start()
+        .await
+        .unwrap();
+    assert_eq!(mock.deployments()[0].variant_ids(), ["var_a", "var_b"]);
+    let (_, a) = get(&mock, "/v2/deployments/split/versions?variant_id=var_a").await;
+    assert_eq!(versions_of(&a), ["v5", "v3", "v1"]);
+    let statuses: Vec<&str> =
+        a["data"].as_array().unwrap().iter().map(|v| v["status"].as_str().unwrap()).collect();
+    assert_eq!(statuses, ["live", "published", "published"]);
+    let (_, b) = get(&mock, "/v2/deployments/split/versions?variant_id=var_b").await;
+    assert_eq!(versions_of(&b), ["v4", "v2"]);
+    assert!(b["data"].as_array().unwrap().iter().all(|v| v["variant_id"] == "var_b"));
+
+    // Pages within a variant; a cursor of another variant is unknown there.
+    let a_ids = version_ids(&a);
+    let (_, page) = get(
+        &mock,
+        &format!("/v2/deployments/split/versions?variant_id=var_a&limit=1&starting_after={}", a_ids[0]),
+    )
+    .await;
+    assert_eq!((versions_of(&page), page["has_more"].clone()), (vec!["v3".to_owned()], json!(true)));
+    let b_id = &version_ids(&b)[0];
+    let (status, body) =
+        get(&mock, &format!("/v2/deployments/split/versions?variant_id=var_a&starting_after={b_id}")).await;
+    assert_eq!((status, body["code"].clone()), (StatusCode::BAD_REQUEST, json!("invalid_cursor")));
+
+    let (status, none) = get(&mock, "/v2/deployments/split/versions?variant_id=var_z").await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(none, json!({"object": "list", "data": [], "has_more": false}));
+
+    let bad =
+        MockOrq::builder().deployment(Deployment::chat("x").variants(Vec::<String>::new())).start().await;
+    assert!(matches!(bad, Err(orq_mock::Error::InvalidDeployment { .. })));
+    let bad = MockOrq::builder().deployment(Deployment::chat("x").variants(["v", "v"])).start().await;
+    assert!(matches!(bad, Err(orq_mock::Error::InvalidDeployment { .. })));
+}
+
+#[tokio::test]
+async fn version_lookup_decodes_the_key_and_knows_unknown_ones() {
+    let key = "team a/bot%1 ü";
+    let mock = MockOrq::builder().deployment(Deployment::chat(key).system("Hi")).start().await.unwrap();
+    let (status, page) = get(&mock, "/v2/deployments/team%20a%2Fbot%251%20%C3%BC/versions").await;
+    assert_eq!(status, StatusCode::OK, "{page}");
+    assert_eq!(page["data"][0]["description"], format!("Version 3 of {key}"));
+    assert_eq!(page["data"][0]["deployment_id"], mock.deployments()[0].assigned_id().unwrap());
+
+    let (status, body) = get(&mock, "/v2/deployments/nobody%20here/versions").await;
+    assert_eq!(status, StatusCode::NOT_FOUND);
+    assert_eq!(body["code"], "deployment_not_found");
+    assert!(body["message"].as_str().unwrap().contains("\"nobody here\""), "{body}");
+    // Unescaped, the slash splits the path: no such route.
+    let (status, body) = get(&mock, "/v2/deployments/team%20a/bot%251%20%C3%BC/versions").await;
+    assert_eq!((status, body["code"].clone()), (StatusCode::NOT_FOUND, json!("not_found")));
+    let (status, body) = get(&mock, "/v2/deployments/bad%zz/versions").await;
+    assert_eq!((status, body["code"].clone()), (StatusCode::BAD_REQUEST, json!("invalid_request")));
+    let (status, body) = get(&mock, "/v2/deployments/%FF/versions").await;
+    assert_eq!((status, body["code"].clone()), (StatusCode::BAD_REQUEST, json!("invalid_request")));
+
+    let response = client().post(format!("{}/v2/deployments/x/versions", mock.url())).send().await.unwrap();
+    assert_eq!(response.status(), StatusCode::METHOD_NOT_ALLOWED);
+    assert_eq!(response.headers()["allow"], "GET");
+}
+
+#[tokio::test]
+async fn every_route_answers_401_with_the_grpc_code() {
+    let mock = MockOrq::builder().api_key("test-key").start().await.unwrap();
+    let expected_message = "missing or invalid API key: send `Authorization: Bearer <key>`";
+    let requests = [
+        client().get(format!("{}/v2/deployments", mock.url())),
+        client().get(format!("{}/v2/deployments/support-bot/versions", mock.url())),
+        client().post(format!("{}/v2/deployments/get_config", mock.url())).json(&invoke_body()),
+        client().post(format!("{}/v2/deployments/invoke", mock.url())).json(&invoke_body()),
+        client()
+            .post(format!("{}/v2/deployments/stream", mock.url()))
+            .bearer_auth("wrong")
+            .json(&invoke_body()),
+    ];
+    for request in requests {
+        let response = request.send().await.unwrap();
+        let url = response.url().clone();
+        assert_eq!(response.status(), StatusCode::UNAUTHORIZED, "{url}");
+        assert_eq!(response.headers()["content-type"], "application/json", "{url}");
+        let body: Value = response.json().await.unwrap();
+        assert_eq!(body, json!({"message": expected_message, "code": 16, "details": []}), "{url}");
+    }
+    let response = client()
+        .get(format!("{}/v2/deployments/support-bot/versions", mock.url()))
+        .bearer_auth("test-key")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), StatusCode::OK);
+}
+
+#[tokio::test]
+async fn accepts_the_newest_request_fields_and_checks_file_sources() {
+    let mock = MockOrq::start_default().await.unwrap();
+    let messages = json!([
+        {"role": "user", "content": [
+            {"type": "text", "text": "Read these."},
+            {"type": "file", "file": {"file_id": "file-abc123", "filename": "a.pdf"}},
+            {"type": "file", "file": {"uri": "gs://bucket/b.pdf", "mimeType": "application/pdf"}},
+            {"type": "file", "file": {"file_data": "data:application/pdf;base64,JVBERi0="}}
+        ]},
+        {"role": "assistant", "content": "Looking.", "reasoning_content": "Check the order first.",
+         "tool_calls": [{"id": "call_1", "type": "function",
+                         "function": {"name": "get_order_status", "arguments": "{\"order_id\":\"1\"}"},
+                         "extra_content": {"google": {"thought_signature": "c2ln"}}}]},
+        {"role": "tool", "tool_call_id": "call_1", "content": "shipped"}
+    ]);
+    for path in ["get_config", "invoke", "stream"] {
+        let body = json!({"key": "support-bot", "inputs": {"name": "Ada"},
+                          "prefix_messages": messages, "messages": messages});
+        let response =
+            client().post(format!("{}/v2/deployments/{path}", mock.url())).json(&body).send().await.unwrap();
+        assert_eq!(response.status(), StatusCode::OK, "{path}: {}", response.text().await.unwrap());
+    }
+
+    for (file, names) in [
+        (json!({"filename": "a.pdf"}), "[]"),
+        (json!({"file_data": "data:,x", "uri": "https://x/a.pdf"}), r#"["file_data", "uri"]"#),
+        (json!({"file_id": "file-1", "uri": "gs://b/a"}), r#"["file_id", "uri"]"#),
+    ] {
+        for field in ["messages", "prefix_messages"] {
+            let body = json!({"key": "support-bot", field: [{"role": "user", "content": [{"type": "file", "file": file}]}]});
+            let (status, answer) = post(&mock, "/v2/deployments/invoke", &body).await;
+            assert_eq!(status, StatusCode::BAD_REQUEST, "{body}");
+            assert_eq!(answer["code"], "invalid_request");
+            let message = answer["message"].as_str().unwrap();
+            assert!(
+                message.contains(&format!("`{field}[0].content[0].file` must have exactly one of")),
+                "{message}"
+            );
+            assert!(message.ends_with(&format!("got {names}")), "{message}");
+        }
+    }
+}
+
+#[tokio::test]
+async fn a_deployments_file_may_set_the_saved_versions() {
+    let json = json!([{
+        "key": "from-file",
+        "prompt_config": {"model": "gpt-4o", "model_type": "chat", "provider": "openai"},
+        "mock_versions": 4,
+        "mock_variants": ["var_1"]
+    }]);
+    let mock = MockOrq::builder().deployments_from_json(&json.to_string()).unwrap().start().await.unwrap();
+    let (_, page) = get(&mock, "/v2/deployments/from-file/versions").await;
+    assert_eq!(versions_of(&page), ["v4", "v3", "v2", "v1"]);
+    assert!(page["data"].as_array().unwrap().iter().all(|v| v["variant_id"] == "var_1"));
+    let (_, list) = get(&mock, "/v2/deployments").await;
+    assert!(list["data"][0].get("mock_versions").is_none(), "not part of the list item");
 }
