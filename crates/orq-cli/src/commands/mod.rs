@@ -4,6 +4,7 @@ mod call;
 mod config;
 mod invoke;
 mod list;
+mod listing;
 mod stream;
 
 use std::io::{self, Write};
