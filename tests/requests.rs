@@ -1021,11 +1021,18 @@ async fn json_client_errors_become_api_errors_with_all_details() {
 
         let error = expect_api(client(&server).deployments().invoke("k").send().await);
 
-        let Error::Api { status: got, message: got_message, code: got_code, body: got_body, request_id } =
-            &error
+        let Error::Api {
+            status: got,
+            message: got_message,
+            code: got_code,
+            details,
+            body: got_body,
+            request_id,
+        } = &error
         else {
             unreachable!()
         };
+        assert_eq!(*details, None);
         assert_eq!(got.as_u16(), status);
         assert_eq!(got_message, message);
         assert_eq!(got_code.as_deref(), Some(code));
@@ -1057,7 +1064,8 @@ async fn html_502_keeps_the_raw_text_truncated() {
 
     let error = expect_api(client(&server).deployments().invoke("k").send().await);
 
-    let Error::Api { status, message, code, body, request_id } = &error else { unreachable!() };
+    let Error::Api { status, message, code, details, body, request_id } = &error else { unreachable!() };
+    assert_eq!(*details, None);
     assert_eq!(status.as_u16(), 502);
     assert!(message.starts_with("<html><head><title>502 Bad Gateway</title>"), "{message}");
     assert!(message.len() <= 2_100, "message of {} bytes", message.len());

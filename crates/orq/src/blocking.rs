@@ -1,8 +1,8 @@
 //! A blocking client, for programs without an async runtime (feature `blocking`).
 //!
 //! The same operations and request builders as the async [`crate::Client`];
-//! `send` returns the result instead of a future, and `list_all` and `stream`
-//! return iterators.
+//! `send` returns the result instead of a future, and `list_all`,
+//! `list_versions_all` and `stream` return iterators.
 //!
 //! ```no_run
 //! use orq::types::Message;
@@ -47,16 +47,21 @@ use std::pin::Pin;
 use std::sync::Arc;
 
 use futures::{Stream, StreamExt};
-use orq_api::types::{Deployment, DeploymentConfig, DeploymentList, InvokeResponse, StreamChunk};
+use orq_api::types::{
+    Deployment, DeploymentConfig, DeploymentList, DeploymentVersion, DeploymentVersionList, InvokeResponse,
+    StreamChunk,
+};
 
 use crate::client::ApiKey;
-use crate::deployments::{self, GetConfig, Invoke, MAX_PAGE_SIZE, StreamOp};
+use crate::deployments::{self, GetConfig, Invoke, MAX_PAGE_SIZE, MAX_VERSIONS_PAGE_SIZE, StreamOp};
 use crate::{ClientBuilder, Error, StreamedMessage};
 
 /// The deployments API of a blocking client.
 pub type Deployments<'c> = deployments::Deployments<'c, Client>;
 /// A blocking request for one page of deployments.
 pub type ListRequest = deployments::ListRequest<Client>;
+/// A blocking request for one page of a deployment's versions.
+pub type ListVersionsRequest = deployments::ListVersionsRequest<Client>;
 /// A blocking get_config, invoke or stream request.
 pub type DeploymentCall<Op> = deployments::DeploymentCall<Op, Client>;
 
@@ -97,7 +102,7 @@ impl Client {
         ClientBuilder::default()
     }
 
-    /// The deployments API: list, list_all, get_config, invoke and stream.
+    /// The deployments API: list, list_all, list_versions, get_config, invoke and stream.
     pub fn deployments(&self) -> Deployments<'_> {
         Deployments::new(self)
     }
@@ -170,6 +175,32 @@ impl Deployments<'_> {
     /// the iterator advances.
     pub fn list_all(&self) -> DeploymentIter {
         self.list().limit(MAX_PAGE_SIZE).into_iter()
+    }
+
+    /// Every saved version of deployment `key_or_id`, newest first, following
+    /// the cursors page by page (50 per page) as the iterator advances.
+    pub fn list_versions_all(&self, key_or_id: impl Into<String>) -> VersionIter {
+        self.list_versions(key_or_id).limit(MAX_VERSIONS_PAGE_SIZE).into_iter()
+    }
+}
+
+impl ListVersionsRequest {
+    /// Sends the request. A 204 answer is an empty last page.
+    pub fn send(self) -> Result<DeploymentVersionList, Error> {
+        let client = self.sender().clone();
+        client.wait(self.with_client(client.inner.clone()).send())
+    }
+}
+
+impl IntoIterator for ListVersionsRequest {
+    type Item = Result<DeploymentVersion, Error>;
+    type IntoIter = VersionIter;
+
+    /// Every version from this request's position on, following the cursors.
+    fn into_iter(self) -> VersionIter {
+        let client = self.sender().clone();
+        let versions = self.with_client(client.inner.clone()).into_stream().boxed();
+        VersionIter(BlockingIter::new(versions, client.runtime))
     }
 }
 
@@ -264,6 +295,25 @@ impl fmt::Debug for DeploymentIter {
 
 impl Iterator for DeploymentIter {
     type Item = Result<Deployment, Error>;
+
+    fn next(&mut self) -> Option<Self::Item> {
+        self.0.next_item()
+    }
+}
+
+/// The versions of a blocking `list_versions_all` (or a
+/// [`ListVersionsRequest`] iterated): each page is fetched when the iterator
+/// reaches it. An error ends it.
+pub struct VersionIter(BlockingIter<Pin<Box<dyn Stream<Item = Result<DeploymentVersion, Error>> + Send>>>);
+
+impl fmt::Debug for VersionIter {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("VersionIter").field("finished", &self.0.finished).finish_non_exhaustive()
+    }
+}
+
+impl Iterator for VersionIter {
+    type Item = Result<DeploymentVersion, Error>;
 
     fn next(&mut self) -> Option<Self::Item> {
         self.0.next_item()

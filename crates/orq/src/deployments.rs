@@ -1,4 +1,5 @@
-//! `client.deployments()`: list, list_all, get_config, invoke and stream.
+//! `client.deployments()`: list, list_all, list_versions, get_config, invoke
+//! and stream.
 //!
 //! get_config, invoke and stream share one request builder,
 //! [`DeploymentCall`]; what differs between them is only `send`.
@@ -10,9 +11,10 @@
 //!
 //! # 204 No Content
 //!
-//! One rule for all four operations: a 204 answer is a success with nothing in
-//! it. `get_config` and `invoke` return `Ok(None)`; `list` returns an empty last
-//! page (so `list_all` ends); `stream` returns a stream that ends without chunks.
+//! One rule for all five operations: a 204 answer is a success with nothing in
+//! it. `get_config` and `invoke` return `Ok(None)`; `list` and `list_versions`
+//! return an empty last page (so `list_all` ends); `stream` returns a stream
+//! that ends without chunks.
 
 use std::future::Future;
 use std::marker::PhantomData;
@@ -20,8 +22,9 @@ use std::num::NonZeroU32;
 
 use futures::Stream;
 use orq_api::types::{
-    Deployment, DeploymentConfig, DeploymentList, DeploymentRequest, Document, InputValue, InvokeOptions,
-    InvokeResponse, ListObject, Message,
+    Deployment, DeploymentConfig, DeploymentList, DeploymentRequest, DeploymentVersion,
+    DeploymentVersionList, Document, InputValue, InvokeOptions, InvokeResponse, ListObject, Message,
+    UserContent, UserContentPart,
 };
 use serde_json::{Map, Value};
 
@@ -35,8 +38,11 @@ use crate::stream::ChunkStream;
 /// The context field the service reads the environment from.
 const ENVIRONMENTS: &str = "environments";
 
-/// The largest page the service returns.
+/// The largest page of deployments the service returns.
 pub const MAX_PAGE_SIZE: u32 = 200;
+
+/// The largest page of versions the service returns.
+pub const MAX_VERSIONS_PAGE_SIZE: u32 = 50;
 
 /// The deployments API. Get it from [`Client::deployments`]. It borrows the
 /// client; each request builder takes a clone of it.
@@ -46,7 +52,7 @@ pub struct Deployments<'c, C = Client> {
 }
 
 impl Client {
-    /// The deployments API: list, get_config, invoke and stream.
+    /// The deployments API: list, list_versions, get_config, invoke and stream.
     ///
     /// Its request builders hold a clone of the client, so they and their
     /// futures are `'static`: `tokio::spawn(client.deployments().invoke("k").send())` works.
@@ -74,9 +80,33 @@ impl<'c, C: Clone> Deployments<'c, C> {
     pub fn list(&self) -> ListRequest<C> {
         ListRequest {
             client: self.client.clone(),
-            limit: None,
-            starting_after: None,
-            ending_before: None,
+            paging: Paging::default(),
+            options: CallOptions::default(),
+        }
+    }
+
+    /// One page of the saved versions of deployment `key_or_id` (its key or
+    /// its id), of all its variants, drafts included, newest first. A 204
+    /// answer is an empty last page.
+    ///
+    /// ```no_run
+    /// # async fn run(client: orq::Client) -> Result<(), orq::Error> {
+    /// let page = client.deployments().list_versions("support-bot").limit(20).send().await?;
+    /// for version in &page.data {
+    ///     println!("{} {:?} {}", version.version, version.status, version.timestamp);
+    /// }
+    /// if let Some(cursor) = page.next_cursor() {
+    ///     let older = client.deployments().list_versions("support-bot").starting_after(cursor).send().await?;
+    /// #   let _ = older;
+    /// }
+    /// # Ok(()) }
+    /// ```
+    pub fn list_versions(&self, key_or_id: impl Into<String>) -> ListVersionsRequest<C> {
+        ListVersionsRequest {
+            client: self.client.clone(),
+            key_or_id: key_or_id.into(),
+            paging: Paging::default(),
+            variant_id: None,
             options: CallOptions::default(),
         }
     }
@@ -139,6 +169,74 @@ impl Deployments<'_, Client> {
     pub fn list_all(&self) -> impl Stream<Item = Result<Deployment, Error>> + Send + 'static {
         self.list().limit(MAX_PAGE_SIZE).into_stream()
     }
+
+    /// Every saved version of deployment `key_or_id`, newest first, following
+    /// the cursors page by page (50 per page).
+    ///
+    /// ```no_run
+    /// use futures::TryStreamExt;
+    /// # async fn run(client: orq::Client) -> Result<(), orq::Error> {
+    /// let history: Vec<_> = client.deployments().list_versions_all("support-bot").try_collect().await?;
+    /// # Ok(()) }
+    /// ```
+    pub fn list_versions_all(
+        &self,
+        key_or_id: impl Into<String>,
+    ) -> impl Stream<Item = Result<DeploymentVersion, Error>> + Send + 'static {
+        self.list_versions(key_or_id).limit(MAX_VERSIONS_PAGE_SIZE).into_stream()
+    }
+}
+
+/// A page size and the cursors of a list request.
+#[derive(Debug, Clone, Default)]
+struct Paging {
+    limit: Option<u32>,
+    starting_after: Option<String>,
+    ending_before: Option<String>,
+}
+
+impl Paging {
+    /// The limit to send, when it is within 1..=`max`, or the problem with it.
+    fn checked_limit(&self, max: u32) -> Result<Option<NonZeroU32>, String> {
+        match self.limit {
+            None => Ok(None),
+            Some(limit) => NonZeroU32::new(limit)
+                .filter(|l| l.get() <= max)
+                .map(Some)
+                .ok_or_else(|| format!("limit must be between 1 and {max}, not {limit}")),
+        }
+    }
+}
+
+/// Every item from the page `first` asks for on: `fetch` gets one page, and
+/// its items and the next page's `starting_after` cursor come back, while
+/// the service says there are more.
+fn follow_cursors<T, F, Fut>(first: Paging, fetch: F) -> impl Stream<Item = Result<T, Error>> + Send + 'static
+where
+    T: Send + 'static,
+    F: Fn(Paging) -> Fut + Send + 'static,
+    Fut: Future<Output = Result<(Vec<T>, Option<String>), Error>> + Send + 'static,
+{
+    let pages = futures::stream::try_unfold(Some(first), move |paging: Option<Paging>| {
+        // The request is made here, so `fetch` is not borrowed by the future.
+        let request = paging.map(|paging| {
+            let (limit, previous) = (paging.limit, paging.starting_after.clone());
+            (fetch(paging), limit, previous)
+        });
+        async move {
+            let Some((page, limit, previous)) = request else { return Ok(None) };
+            let (items, cursor) = page.await?;
+            let next = match cursor {
+                // A cursor that does not move would loop forever.
+                Some(cursor) if Some(&cursor) != previous.as_ref() => {
+                    Some(Paging { limit, starting_after: Some(cursor), ending_before: None })
+                }
+                _ => None,
+            };
+            Ok::<_, Error>(Some((futures::stream::iter(items.into_iter().map(Ok)), next)))
+        }
+    });
+    futures::TryStreamExt::try_flatten(pages)
 }
 
 /// A request for one page of deployments. Send it with [`ListRequest::send`].
@@ -146,9 +244,7 @@ impl Deployments<'_, Client> {
 #[must_use = "a request does nothing until sent"]
 pub struct ListRequest<C = Client> {
     client: C,
-    limit: Option<u32>,
-    starting_after: Option<String>,
-    ending_before: Option<String>,
+    paging: Paging,
     options: CallOptions,
 }
 
@@ -158,19 +254,19 @@ impl<C> ListRequest<C> {
     /// Page size, 1 to 200 (the service's default is 10). Other values are
     /// rejected by `send` before anything is sent.
     pub fn limit(mut self, limit: u32) -> Self {
-        self.limit = Some(limit);
+        self.paging.limit = Some(limit);
         self
     }
 
     /// Start the page after the deployment with this id (the last id of the previous page).
     pub fn starting_after(mut self, id: impl Into<String>) -> Self {
-        self.starting_after = Some(id.into());
+        self.paging.starting_after = Some(id.into());
         self
     }
 
     /// End the page before the deployment with this id (the first id of the next page).
     pub fn ending_before(mut self, id: impl Into<String>) -> Self {
-        self.ending_before = Some(id.into());
+        self.paging.ending_before = Some(id.into());
         self
     }
 
@@ -183,20 +279,15 @@ impl<C> ListRequest<C> {
     /// The same request, sent by another client.
     #[cfg_attr(not(feature = "blocking"), allow(dead_code))]
     pub(crate) fn with_client<D>(self, client: D) -> ListRequest<D> {
-        let ListRequest { client: _, limit, starting_after, ending_before, options } = self;
-        ListRequest { client, limit, starting_after, ending_before, options }
+        let ListRequest { client: _, paging, options } = self;
+        ListRequest { client, paging, options }
     }
 
     /// The limit to send, after every problem of the request is reported.
     fn checked_limit(&self) -> Result<Option<NonZeroU32>, Error> {
-        let limit =
-            self.limit.map(|limit| NonZeroU32::new(limit).filter(|l| l.get() <= MAX_PAGE_SIZE).ok_or(limit));
-        let bad_limit = match limit {
-            Some(Err(limit)) => Some(format!("limit must be between 1 and {MAX_PAGE_SIZE}, not {limit}")),
-            _ => None,
-        };
-        self.options.check(bad_limit)?;
-        Ok(limit.and_then(Result::ok))
+        let limit = self.paging.checked_limit(MAX_PAGE_SIZE);
+        self.options.check(limit.as_ref().err().cloned())?;
+        Ok(limit.unwrap_or_default())
     }
 }
 
@@ -204,7 +295,8 @@ impl ListRequest<Client> {
     /// Sends the request. A 204 answer is an empty last page.
     pub async fn send(self) -> Result<DeploymentList, Error> {
         let limit = self.checked_limit()?;
-        let (after, before) = (self.starting_after.as_deref(), self.ending_before.as_deref());
+        let paging = &self.paging;
+        let (after, before) = (paging.starting_after.as_deref(), paging.ending_before.as_deref());
         self.client
             .execute("list", Operation::Read, &self.options, Json::new(), |api| async move {
                 api.deployments_list(before, limit, after).await
@@ -216,45 +308,150 @@ impl ListRequest<Client> {
     /// Every deployment from this request's position on, following
     /// `starting_after` cursors while the service says there are more.
     pub fn into_stream(self) -> impl Stream<Item = Result<Deployment, Error>> + Send + 'static {
-        let client = self.client.clone();
-        let first = ListState { cursor: self.starting_after, before: self.ending_before, done: false };
-        let (limit, options) = (self.limit, self.options);
-        let pages = futures::stream::try_unfold(first, move |state| {
-            let client = client.clone();
-            let options = options.clone();
+        let ListRequest { client, paging, options } = self;
+        follow_cursors(paging, move |paging| {
+            let request = ListRequest { client: client.clone(), paging, options: options.clone() };
             async move {
-                if state.done {
-                    return Ok(None);
-                }
-                let mut request = client.deployments().list();
-                request.limit = limit;
-                request.starting_after = state.cursor.clone();
-                request.ending_before = state.before.clone();
-                request.options = options;
                 let page = request.send().await?;
-                let next = match page.next_cursor() {
-                    // A cursor that does not move would loop forever.
-                    Some(cursor) if Some(cursor) != state.cursor.as_deref() => {
-                        ListState { cursor: Some(cursor.to_string()), before: None, done: false }
-                    }
-                    _ => ListState { cursor: None, before: None, done: true },
-                };
-                Ok::<_, Error>(Some((futures::stream::iter(page.data.into_iter().map(Ok)), next)))
+                let cursor = page.next_cursor().map(str::to_string);
+                Ok((page.data, cursor))
             }
-        });
-        futures::TryStreamExt::try_flatten(pages)
+        })
     }
 }
 
-struct ListState {
-    cursor: Option<String>,
-    before: Option<String>,
-    done: bool,
+/// A request for one page of a deployment's saved versions. Send it with
+/// [`ListVersionsRequest::send`].
+#[derive(Debug, Clone)]
+#[must_use = "a request does nothing until sent"]
+pub struct ListVersionsRequest<C = Client> {
+    client: C,
+    key_or_id: String,
+    paging: Paging,
+    variant_id: Option<String>,
+    options: CallOptions,
+}
+
+call_options!(ListVersionsRequest<C>);
+
+impl<C> ListVersionsRequest<C> {
+    /// Page size, 1 to 50 (the service's default is 10). Other values are
+    /// rejected by `send` before anything is sent.
+    pub fn limit(mut self, limit: u32) -> Self {
+        self.paging.limit = Some(limit);
+        self
+    }
+
+    /// Start the page after the version with this id (the last id of the
+    /// previous page): older versions.
+    pub fn starting_after(mut self, id: impl Into<String>) -> Self {
+        self.paging.starting_after = Some(id.into());
+        self
+    }
+
+    /// End the page before the version with this id (the first id of the
+    /// next page): newer versions.
+    pub fn ending_before(mut self, id: impl Into<String>) -> Self {
+        self.paging.ending_before = Some(id.into());
+        self
+    }
+
+    /// Only the versions of this variant.
+    pub fn variant_id(mut self, id: impl Into<String>) -> Self {
+        self.variant_id = Some(id.into());
+        self
+    }
+
+    /// The client that will send the request.
+    #[cfg_attr(not(feature = "blocking"), allow(dead_code))]
+    pub(crate) fn sender(&self) -> &C {
+        &self.client
+    }
+
+    /// The same request, sent by another client.
+    #[cfg_attr(not(feature = "blocking"), allow(dead_code))]
+    pub(crate) fn with_client<D>(self, client: D) -> ListVersionsRequest<D> {
+        let ListVersionsRequest { client: _, key_or_id, paging, variant_id, options } = self;
+        ListVersionsRequest { client, key_or_id, paging, variant_id, options }
+    }
+
+    /// The limit to send, after every problem of the request is reported.
+    fn checked_limit(&self) -> Result<Option<NonZeroU32>, Error> {
+        let key = self.key_or_id.trim();
+        let empty_key = key.is_empty().then(|| "the deployment key or id is empty".to_string());
+        // A URL parser resolves `.` and `..` (escaped or not) as path steps: the
+        // request would reach another endpoint.
+        let dot_key = matches!(key, "." | "..")
+            .then(|| format!("`{key}` cannot be sent as a deployment key or id (it is a path step)"));
+        let limit = self.paging.checked_limit(MAX_VERSIONS_PAGE_SIZE);
+        self.options.check(empty_key.into_iter().chain(dot_key).chain(limit.as_ref().err().cloned()))?;
+        Ok(limit.unwrap_or_default())
+    }
+}
+
+impl ListVersionsRequest<Client> {
+    /// Sends the request. A 204 answer is an empty last page.
+    pub async fn send(self) -> Result<DeploymentVersionList, Error> {
+        let limit = self.checked_limit()?;
+        let paging = &self.paging;
+        let (after, before) = (paging.starting_after.as_deref(), paging.ending_before.as_deref());
+        let (key, variant) = (self.key_or_id.as_str(), self.variant_id.as_deref());
+        self.client
+            .execute("list_versions", Operation::Read, &self.options, Json::new(), |api| async move {
+                api.deployments_list_versions(key, before, limit, after, variant).await
+            })
+            .await
+            .map(|page| page.map_or_else(empty_versions_page, |page| page.into_inner()))
+    }
+
+    /// Every version from this request's position on, following
+    /// `starting_after` cursors while the service says there are more.
+    pub fn into_stream(self) -> impl Stream<Item = Result<DeploymentVersion, Error>> + Send + 'static {
+        let ListVersionsRequest { client, key_or_id, paging, variant_id, options } = self;
+        follow_cursors(paging, move |paging| {
+            let request = ListVersionsRequest {
+                client: client.clone(),
+                key_or_id: key_or_id.clone(),
+                paging,
+                variant_id: variant_id.clone(),
+                options: options.clone(),
+            };
+            async move {
+                let page = request.send().await?;
+                let cursor = page.next_cursor().map(str::to_string);
+                Ok((page.data, cursor))
+            }
+        })
+    }
+}
+
+/// Each file part of `messages` (the field `field`) that does not name
+/// exactly one of `file_data`, `file_id` and `uri`, which the service requires.
+fn file_problems<'a>(field: &'a str, messages: &'a [Message]) -> impl Iterator<Item = String> + 'a {
+    let parts = messages.iter().enumerate().flat_map(|(m, message)| {
+        let parts: &[UserContentPart] = match message {
+            Message::User { content: UserContent::Array(parts), .. } => parts,
+            _ => &[],
+        };
+        parts.iter().enumerate().map(move |(p, part)| (m, p, part))
+    });
+    parts.filter_map(move |(m, p, part)| match part {
+        UserContentPart::File { file, .. } if file.source_count() != 1 => Some(format!(
+            "{field}[{m}].content[{p}].file needs exactly one of file_data, file_id and uri, not {}",
+            file.source_count()
+        )),
+        _ => None,
+    })
 }
 
 /// What a list answered with 204 No Content means: no deployments, and no more pages.
 fn empty_last_page() -> DeploymentList {
     DeploymentList { data: Vec::new(), has_more: false, object: Some(ListObject::List) }
+}
+
+/// What list_versions answered with 204 No Content means: no versions, and no more pages.
+fn empty_versions_page() -> DeploymentVersionList {
+    DeploymentVersionList { data: Vec::new(), has_more: false, object: Some(ListObject::List) }
 }
 
 /// What a stream answered with 204 No Content means: a generation with no chunks.
@@ -486,8 +683,8 @@ impl<Op, C> DeploymentCall<Op, C> {
 
     /// Every problem of the request: those the builder methods recorded, then
     /// an empty key, inputs that JSON cannot carry, identity and thread without
-    /// an id, and a knowledge filter of the wrong shape (also when set through
-    /// [`Self::body`]).
+    /// an id, file parts without exactly one source, and a knowledge filter of
+    /// the wrong shape (also when set through [`Self::body`]).
     fn check(&self) -> Result<(), Error> {
         let body = &self.body;
         let empty_key = body.key.trim().is_empty().then(|| "the deployment key is empty".to_string());
@@ -514,8 +711,16 @@ impl<Op, C> DeploymentCall<Op, C> {
                 crate::request::filter_problems(&serde_json::to_value(filter).unwrap_or(Value::Null))
             })
             .unwrap_or_default();
+        let files = file_problems("prefix_messages", &body.prefix_messages)
+            .chain(file_problems("messages", &body.messages));
         self.options.check(
-            empty_key.into_iter().chain(not_finite).chain(no_identity_id).chain(no_thread_id).chain(filter),
+            empty_key
+                .into_iter()
+                .chain(not_finite)
+                .chain(no_identity_id)
+                .chain(no_thread_id)
+                .chain(files)
+                .chain(filter),
         )
     }
 }
@@ -629,6 +834,7 @@ macro_rules! await_sends {
 
 await_sends! {
     ListRequest => DeploymentList,
+    ListVersionsRequest => DeploymentVersionList,
     DeploymentCall<GetConfig> => Option<DeploymentConfig>,
     DeploymentCall<Invoke> => Option<InvokeResponse>,
     DeploymentCall<StreamOp> => ChunkStream,

@@ -20,10 +20,13 @@ pub enum Error {
         status: reqwest::StatusCode,
         /// The error message: the `message` of a JSON error body, or the start of the raw body.
         message: String,
-        /// The `code` of a JSON error body, when there is one.
+        /// The `code` of a JSON error body, when there is one, as text: a
+        /// string code as sent, a number (such as a 401's gRPC status `16`) written out.
         code: Option<String>,
-        /// The response body (truncated to a couple of kilobytes): as received, or for
-        /// an error the spec documents, its decoded JSON with every field kept.
+        /// The `details` of a JSON error body, when there are any (a 401 carries
+        /// a list of them), in whatever shape the service gave them.
+        details: Option<serde_json::Value>,
+        /// The response body as received (its first couple of kilobytes).
         body: String,
         /// The request id the service or a proxy sent back, for support tickets.
         request_id: Option<String>,
@@ -353,6 +356,7 @@ pub(crate) fn api_error(status: reqwest::StatusCode, request_id: Option<String>,
         message: Option<serde_json::Value>,
         error: Option<serde_json::Value>,
         code: Option<serde_json::Value>,
+        details: Option<serde_json::Value>,
     }
     let text = excerpt(body, BODY_EXCERPT_LIMIT);
     let parsed = serde_json::from_slice::<Body>(body).ok();
@@ -360,11 +364,13 @@ pub(crate) fn api_error(status: reqwest::StatusCode, request_id: Option<String>,
         serde_json::Value::String(s) => s,
         other => other.to_string(),
     };
-    let (message, code) = match parsed {
-        Some(Body { message, error, code }) => {
-            (message.or(error).map(as_text), code.filter(|c| !c.is_null()).map(as_text))
-        }
-        None => (None, None),
+    let (message, code, details) = match parsed {
+        Some(Body { message, error, code, details }) => (
+            message.or(error).map(as_text),
+            code.filter(|c| !c.is_null()).map(as_text),
+            details.filter(|d| !d.is_null()),
+        ),
+        None => (None, None, None),
     };
     let message = message.unwrap_or_else(|| {
         let trimmed = text.trim();
@@ -374,7 +380,7 @@ pub(crate) fn api_error(status: reqwest::StatusCode, request_id: Option<String>,
             excerpt(trimmed.as_bytes(), 200)
         }
     });
-    Error::Api { status, message, code, body: text, request_id }
+    Error::Api { status, message, code, details, body: text, request_id }
 }
 
 /// The request id a response carries, under the names services and proxies use.

@@ -687,13 +687,15 @@ fn decode(data: &str, index: usize) -> Result<StreamChunk, Error> {
     }
 }
 
-/// `data` as the service's error when it is a JSON object with an `error` key
-/// and no choices. Keys are compared after JSON unescaping (`"\u0065rror"` is `error`).
+/// `data` as the service's error when it is a JSON object with a non-null
+/// `error` and no choices (`"error": null` says there is none). Keys are
+/// compared after JSON unescaping (`"\u0065rror"` is `error`).
 fn error_object(data: &str) -> Option<Error> {
     let value: Value = serde_json::from_str(data).ok()?;
     let object = value.as_object()?;
     let no_choices = object.get("choices").is_none_or(|c| c.as_array().is_some_and(Vec::is_empty));
-    (object.contains_key("error") && no_choices).then(|| service_error_from(data, &value))
+    let error = object.get("error").is_some_and(|error| !error.is_null());
+    (error && no_choices).then(|| service_error_from(data, &value))
 }
 
 /// Why `data` is not a chunk: the path that failed, or the trailing data after it.
@@ -864,6 +866,20 @@ mod tests {
         let text = e.to_string();
         assert!(text.contains("trailing characters at line 1 column 3"), "{text}");
         assert!(crate::error::decode::<serde_json::Map<String, Value>>("invoke", b" {} \n").is_ok());
+    }
+
+    #[tokio::test]
+    async fn a_null_error_key_is_no_error() {
+        // A chunk without choices whose `error` is null: an empty chunk, then the end.
+        let got = items(stream_of(vec![b"data: {\"id\":\"g\",\"error\":null}\n\ndata: [DONE]\n\n"])).await;
+        assert!(
+            matches!(&got[..], [Ok(chunk)] if chunk.id.as_deref() == Some("g") && chunk.choices.is_empty()),
+            "{got:?}"
+        );
+        // With choices too.
+        let body = format!("data: {}\n\ndata: [DONE]\n\n", chunk("hi").replacen('{', "{\"error\":null,", 1));
+        let got = items(stream_of(vec![Box::leak(body.into_bytes().into_boxed_slice())])).await;
+        assert!(matches!(&got[..], [Ok(chunk)] if chunk.text() == "hi"), "{got:?}");
     }
 
     #[tokio::test]
