@@ -14,6 +14,7 @@ const EXAMPLES: &str = "\
 Examples (offline, against a built-in fake of orq.ai):
   orq --mock deployments list
   orq --mock deployments list --all --json
+  orq --mock deployments versions support-bot
   orq --mock deployments config support-bot -v name=Ada
   orq --mock deployments invoke support-bot -v name=Ada -m 'Where is my order?'
   orq --mock deployments stream translator -v source_language=English -v target_language=Dutch -m 'Good morning'
@@ -24,6 +25,12 @@ Examples:
   orq --mock deployments list
   orq --mock deployments list --limit 2 --json
   orq --mock deployments list --all --json";
+
+const VERSIONS_EXAMPLES: &str = "\
+Examples:
+  orq --mock deployments versions support-bot
+  orq --mock deployments versions support-bot --limit 2 --json
+  orq --mock deployments versions support-bot --all --json";
 
 const CONFIG_EXAMPLES: &str = "\
 Examples:
@@ -126,7 +133,7 @@ pub struct ConnectionArgs {
 /// The top-level commands.
 #[derive(Subcommand)]
 pub enum Command {
-    /// List deployments, read their configuration, invoke them, stream them.
+    /// List deployments and their versions, read their configuration, invoke them, stream them.
     #[command(subcommand)]
     Deployments(DeploymentsCommand),
 
@@ -144,6 +151,10 @@ pub enum DeploymentsCommand {
     /// List deployments, newest first: a table, or JSON with --json.
     #[command(after_help = LIST_EXAMPLES)]
     List(ListArgs),
+
+    /// List a deployment's saved versions, newest first: a table, or JSON with --json.
+    #[command(after_help = VERSIONS_EXAMPLES)]
+    Versions(VersionsArgs),
 
     /// Show the configuration a deployment resolves to (prompt, model, parameters), without running it.
     #[command(after_help = CONFIG_EXAMPLES)]
@@ -171,6 +182,30 @@ pub struct ListArgs {
     pub all: bool,
 
     /// JSON: the page as the API returns it; with --all, one deployment per line.
+    #[arg(long)]
+    pub json: bool,
+}
+
+/// Flags of `orq deployments versions`.
+#[derive(Args)]
+pub struct VersionsArgs {
+    /// The deployment's key or id.
+    #[arg(value_name = "KEY")]
+    pub key: String,
+
+    /// Only the versions of this variant.
+    #[arg(long, value_name = "ID")]
+    pub variant: Option<String>,
+
+    /// Versions per page, 1 to 50 [default: the service's, 10].
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u32).range(1..=50))]
+    pub limit: Option<u32>,
+
+    /// Every version, following the pages (--limit is then the page size).
+    #[arg(long)]
+    pub all: bool,
+
+    /// JSON: the page as the API returns it; with --all, one version per line.
     #[arg(long)]
     pub json: bool,
 }

@@ -178,6 +178,63 @@ async fn list_all_prints_every_deployment_in_one_table() {
 }
 
 // ---------------------------------------------------------------------------
+// versions
+// ---------------------------------------------------------------------------
+
+#[tokio::test]
+async fn versions_prints_a_table_newest_first() {
+    let mock = mock().await;
+    let out = run(orq_at(&mock, &["deployments", "versions", "support-bot"])).await;
+    out.success();
+    let lines: Vec<&str> = out.stdout.lines().collect();
+    assert!(lines[0].starts_with("VERSION") && lines[0].contains("STATUS"), "{}", out.stdout);
+    let names: Vec<&str> = lines[1..].iter().map(|line| line.split_whitespace().next().unwrap()).collect();
+    assert_eq!(names, ["v3", "v2", "v1"]);
+    assert!(lines[1].contains("live") && lines[1].contains("openai/gpt-4o"), "{}", lines[1]);
+    assert_eq!(mock.requests()[0].path, "/v2/deployments/support-bot/versions");
+}
+
+#[tokio::test]
+async fn versions_json_is_the_page_and_all_is_one_version_per_line() {
+    let mock = mock().await;
+    let out = run(orq_at(&mock, &["deployments", "versions", "support-bot", "--limit", "2", "--json"])).await;
+    out.success();
+    let page = json_of(&out.stdout);
+    assert_eq!(page["object"], "list");
+    assert_eq!(page["has_more"], true);
+    assert_eq!(page["data"].as_array().unwrap().len(), 2);
+    assert!(page["data"][0]["_id"].is_string(), "ids are sent as `_id`: {}", out.stdout);
+
+    let out =
+        run(orq_at(&mock, &["deployments", "versions", "support-bot", "--all", "--limit", "1", "--json"]))
+            .await;
+    out.success();
+    let versions: Vec<Value> = out.stdout.lines().map(json_of).collect();
+    let names: Vec<&str> = versions.iter().map(|v| v["version"].as_str().unwrap()).collect();
+    assert_eq!(names, ["v3", "v2", "v1"]);
+
+    // --variant keeps one variant's versions.
+    let variant = versions[2]["variant_id"].as_str().unwrap();
+    let out =
+        run(orq_at(&mock, &["deployments", "versions", "support-bot", "--variant", variant, "--json"])).await;
+    out.success();
+    let page = json_of(&out.stdout);
+    assert!(page["data"].as_array().unwrap().iter().all(|v| v["variant_id"] == variant), "{}", out.stdout);
+    assert_eq!(mock.requests().last().unwrap().query_param("variant_id").as_deref(), Some(variant));
+}
+
+#[tokio::test]
+async fn versions_of_an_unknown_deployment_is_a_404_and_bad_limits_a_usage_error() {
+    let mock = mock().await;
+    let out = run(orq_at(&mock, &["deployments", "versions", "no-such-bot"])).await;
+    out.failure(3);
+    assert!(out.stderr.contains("404"), "{}", out.stderr);
+    let out = run(orq_at(&mock, &["deployments", "versions", "support-bot", "--limit", "51"])).await;
+    out.failure(2);
+    assert!(out.stderr.contains("51 is not in 1..=50"), "{}", out.stderr);
+}
+
+// ---------------------------------------------------------------------------
 // config
 // ---------------------------------------------------------------------------
 
@@ -518,9 +575,10 @@ async fn mock_needs_no_key_and_no_network() {
 
 #[tokio::test]
 async fn every_example_in_the_help_runs_offline() {
-    let helps: [&[&str]; 5] = [
+    let helps: [&[&str]; 6] = [
         &[],
         &["deployments", "list"],
+        &["deployments", "versions"],
         &["deployments", "config"],
         &["deployments", "invoke"],
         &["deployments", "stream"],

@@ -6,6 +6,7 @@ mod invoke;
 mod list;
 mod listing;
 mod stream;
+mod versions;
 
 use std::io::{self, Write};
 
@@ -53,12 +54,13 @@ pub async fn run(cli: Cli, context: Context) -> Result<(), Failure> {
                 DeploymentsCommand::Config(args)
                 | DeploymentsCommand::Invoke(args)
                 | DeploymentsCommand::Stream(args) => call::read_body(args)?,
-                DeploymentsCommand::List(_) => None,
+                DeploymentsCommand::List(_) | DeploymentsCommand::Versions(_) => None,
             };
             let connection = connect(&cli.connection).await?;
             let client = &connection.client;
             let outcome = match command {
                 DeploymentsCommand::List(args) => list::run(client, &args, context).await,
+                DeploymentsCommand::Versions(args) => versions::run(client, &args, context).await,
                 DeploymentsCommand::Config(args) => config::run(client, &args, body, context).await,
                 DeploymentsCommand::Invoke(args) => invoke::run(client, &args, body, context).await,
                 DeploymentsCommand::Stream(args) => stream::run(client, &args, body, context).await,
