@@ -607,3 +607,249 @@ fn bodies_missing_fields_upstream_requires_still_decode() {
     assert_eq!(response.retrievals[1].document, "");
     assert_eq!(response.telemetry.unwrap().trace_id, "");
 }
+
+// ------------------------------------------------------------ 2026-10: list_versions
+
+/// The smallest page of versions the 2026-10 API sends: only required fields.
+fn versions_minimal_2026_10() -> Value {
+    json!({
+        "object": "list",
+        "data": [{
+            "_id": "01JZ4A6C8E0G2J4L6N8Q0S2U4W",
+            "deployment_id": "01JR7C9E1G3J5L7N9Q1S3U5W7Y",
+            "variant_id": "01JR7C9E1G3J5L7N9Q1S3U5W7Z",
+            "prompt_config": {
+                "model": "mistral-large-latest",
+                "model_db_id": "01HZ2Y4X6W8V0T2S4R6Q8P0N2M",
+                "model_type": "chat",
+                "model_parameters": {"temperature": 0.7, "maxTokens": 256},
+                "provider": "mistral",
+                "messages": [
+                    {"role": "system", "content": "You book meeting rooms."},
+                    {"role": "user", "content": "{{request}}"}
+                ]
+            },
+            "fallbacks": [],
+            "tools": [],
+            "variables": [{"key": "request", "is_pii": true}],
+            "timestamp": "2026-10-14T16:40:00Z",
+            "version": "v5",
+            "description": "Friendlier tone",
+            "status": "published",
+            "user_id": null
+        }],
+        "has_more": false
+    })
+}
+
+/// A version with every optional field: notes, retry_count, knowledge bases of both
+/// query kinds, settings (guardrails, evaluators, cache, behaviour, engine, masking),
+/// fallbacks, tools and variables with values.
+fn version_full_2026_10() -> Value {
+    json!({
+        "_id": "01JZ4B0000000000000000FULL",
+        "deployment_id": "5e1d2c3b-4a59-4687-9a0b-c1d2e3f4a5b6",
+        "variant_id": "01JZ4B00000000000000VARNT1",
+        "prompt_config": {
+            "model": "gemini-2.5-pro",
+            "model_db_id": "01JZ4B000000000000000MODL1",
+            "model_type": "chat",
+            "model_parameters": {"temperature": 0.1, "topP": 0.9, "thinkingLevel": "high"},
+            "provider": "google",
+            "messages": [
+                {"id": "01JZ4B0000000000000000MSG1", "role": "system", "content": "Answer about {{product}}."},
+                {"id": "01JZ4B0000000000000000MSG2", "role": "user", "content": [
+                    {"type": "text", "text": "{{question}}"},
+                    {"type": "image_url", "image_url": {"url": "https://example.com/p.png", "detail": "high"}}
+                ]}
+            ],
+            "integration_id": null,
+            "version": "v9"
+        },
+        "fallbacks": [{
+            "model": "gpt-4.1", "model_db_id": "01JZ4B000000000000000MODL2", "model_type": "chat",
+            "model_parameters": {"maxTokens": 1000}, "provider": "azure",
+            "integration_id": "01JZ4B00000000000000INTEG1", "version": "v2"
+        }],
+        "tools": [{
+            "type": "function", "display_name": "Stock level", "id": 11,
+            "function": {"name": "stock_level", "description": "Units in stock",
+                "parameters": {"type": "object", "properties": {"sku": {"type": "string"}}, "required": ["sku"]}}
+        }],
+        "variables": [
+            {"key": "product", "value": "Desk lamp", "is_pii": false, "description": "Product name"},
+            {"key": "question", "value": 42, "is_pii": true}
+        ],
+        "timestamp": "2026-10-21T08:00:00.000Z",
+        "version": "v9",
+        "description": "Grounded in the catalogue",
+        "status": "live",
+        "user_id": "01JZ4B0000000000000000USR1",
+        "notes": "Reviewed by support.",
+        "retry_count": 3,
+        "knowledge_bases": [
+            {"knowledge_id": "catalogue", "configuration": {"type": "last_user_message"}, "id": "01JZ4B000000000000000KBL1"},
+            {"knowledge_id": "manuals", "configuration": {"type": "query", "query": "lamp wattage"}}
+        ],
+        "settings": {
+            "guardrails": [{"id": "toxicity", "execute_on": "output", "sample_rate": 100}],
+            "evaluators": [
+                {"id": "helpfulness", "execute_on": "both", "sample_rate": 33.3},
+                {"id": "length", "execute_on": "input"}
+            ],
+            "cache": {"enabled": true, "type": "exact", "ttl": 600},
+            "guardrailBehaviour": "retry",
+            "engine": "text",
+            "input_masking": false,
+            "system_masking": true,
+            "output_masking": false
+        }
+    })
+}
+
+#[test]
+fn minimal_version_page_of_2026_10_decodes() {
+    use orq_api::types::{DeploymentVersionList, ListObject, ModelType, VersionStatus};
+    let page: DeploymentVersionList = decodes_ignoring_unknown_fields(&versions_minimal_2026_10());
+    assert_eq!(page.object, Some(ListObject::List));
+    assert!(!page.has_more);
+    assert_eq!(page.next_cursor(), None);
+    let version = &page.data[0];
+    assert_eq!(version.id, "01JZ4A6C8E0G2J4L6N8Q0S2U4W");
+    assert_eq!(version.variant_id, "01JR7C9E1G3J5L7N9Q1S3U5W7Z");
+    assert_eq!((version.version.as_str(), version.description.as_str()), ("v5", "Friendlier tone"));
+    assert_eq!(version.status, Some(VersionStatus::Published));
+    assert_eq!(version.user_id, None);
+    assert_eq!(version.timestamp, "2026-10-14T16:40:00Z");
+    let config = &version.prompt_config;
+    assert_eq!(config.provider, Some(Provider::Mistral));
+    assert_eq!(config.model_type, Some(ModelType::Chat));
+    assert_eq!(config.model_db_id.as_deref(), Some("01HZ2Y4X6W8V0T2S4R6Q8P0N2M"));
+    assert_eq!(config.model_parameters.max_tokens, Some(256.0));
+    assert_eq!(config.messages[1].content, Some(PromptContent::Text("{{request}}".into())));
+    assert!(version.fallbacks.is_empty() && version.tools.is_empty() && version.knowledge_bases.is_empty());
+    assert_eq!((version.variables[0].key.as_str(), version.variables[0].is_pii), ("request", true));
+    assert_eq!((version.notes.as_ref(), version.retry_count, version.settings.as_ref()), (None, None, None));
+}
+
+#[test]
+fn full_version_of_2026_10_decodes_every_optional_field() {
+    use orq_api::types::{
+        CacheKind, DeploymentVersionList, EvaluationTarget, GuardrailBehaviour, RetrievalQuery,
+        TemplateEngine, VersionStatus,
+    };
+    let mut disabled = version_full_2026_10();
+    disabled["_id"] = json!("01JZ4B00000000000000FULL0");
+    disabled["status"] = json!("draft");
+    disabled["settings"] =
+        json!({"cache": {"enabled": false}, "guardrailBehaviour": "none", "engine": "mustache"});
+    let body = json!({"object": "list", "data": [version_full_2026_10(), disabled], "has_more": true});
+    let page: DeploymentVersionList = decodes_ignoring_unknown_fields(&body);
+    assert_eq!(page.next_cursor(), Some("01JZ4B00000000000000FULL0"));
+
+    let full = &page.data[0];
+    assert_eq!(full.status, Some(VersionStatus::Live));
+    assert_eq!(full.user_id.as_deref(), Some("01JZ4B0000000000000000USR1"));
+    assert_eq!((full.notes.as_deref(), full.retry_count), (Some("Reviewed by support."), Some(3.0)));
+    assert_eq!(full.prompt_config.provider, Some(Provider::Google));
+    assert_eq!(full.prompt_config.integration_id, None);
+    assert_eq!(full.prompt_config.version.as_deref(), Some("v9"));
+    assert_eq!(full.prompt_config.messages[1].id.as_deref(), Some("01JZ4B0000000000000000MSG2"));
+    assert_eq!(full.prompt_config.model_parameters.thinking_level, Some(ThinkingLevel::High));
+    let fallback = &full.fallbacks[0];
+    assert_eq!((fallback.model.as_str(), fallback.provider.clone()), ("gpt-4.1", Some(Provider::Azure)));
+    assert_eq!(fallback.integration_id.as_deref(), Some("01JZ4B00000000000000INTEG1"));
+    assert_eq!(fallback.model_parameters.max_tokens, Some(1000.0));
+    assert_eq!((full.tools[0].function.name.as_str(), full.tools[0].id), ("stock_level", Some(11.0)));
+    assert_eq!(full.variables[0].value, Some(json!("Desk lamp")));
+    assert_eq!(full.variables[0].description.as_deref(), Some("Product name"));
+    assert_eq!(full.variables[1].value, Some(json!(42)));
+    let kb = &full.knowledge_bases;
+    assert_eq!(kb[0].configuration, Some(RetrievalQuery::LastUserMessage));
+    assert_eq!(kb[0].id.as_deref(), Some("01JZ4B000000000000000KBL1"));
+    assert!(matches!(&kb[1].configuration, Some(RetrievalQuery::Query(q)) if q.query == "lamp wattage"));
+    assert_eq!((kb[1].knowledge_id.as_str(), kb[1].id.as_ref()), ("manuals", None));
+    let settings = full.settings.as_ref().expect("settings");
+    assert_eq!(settings.guardrails[0].id, "toxicity");
+    assert_eq!(settings.guardrails[0].execute_on, Some(EvaluationTarget::Output));
+    assert_eq!(settings.evaluators[0].execute_on, Some(EvaluationTarget::Both));
+    assert_eq!(settings.evaluators[0].sample_rate, Some(33.3));
+    assert_eq!(
+        (settings.evaluators[1].execute_on.clone(), settings.evaluators[1].sample_rate),
+        (Some(EvaluationTarget::Input), None)
+    );
+    let cache = settings.cache.as_ref().expect("cache");
+    assert_eq!((cache.enabled, cache.type_.clone(), cache.ttl), (true, Some(CacheKind::Exact), Some(600.0)));
+    assert_eq!(settings.guardrail_behaviour, Some(GuardrailBehaviour::Retry));
+    assert_eq!(settings.engine, Some(TemplateEngine::Text));
+    assert_eq!(
+        (settings.input_masking, settings.system_masking, settings.output_masking),
+        (false, true, false)
+    );
+
+    let disabled = &page.data[1];
+    assert_eq!(disabled.status, Some(VersionStatus::Draft));
+    let settings = disabled.settings.as_ref().expect("settings");
+    let cache = settings.cache.as_ref().expect("cache");
+    assert_eq!((cache.enabled, cache.type_.clone(), cache.ttl), (false, None, None));
+    assert_eq!(settings.guardrail_behaviour, Some(GuardrailBehaviour::None));
+    assert_eq!(settings.engine, Some(TemplateEngine::Mustache));
+    assert!(settings.guardrails.is_empty() && settings.evaluators.is_empty());
+    assert!(!settings.input_masking && !settings.system_masking && !settings.output_masking);
+}
+
+#[test]
+fn unknown_values_in_a_version_are_kept_and_the_2026_10_ones_known() {
+    use orq_api::types::{DeploymentVersionList, ModelType, RetrievalQuery, VersionStatus};
+    let mut body = versions_minimal_2026_10();
+    let version = &mut body["data"][0];
+    version["status"] = json!("archived");
+    version["prompt_config"]["provider"] = json!("meta");
+    version["prompt_config"]["model_type"] = json!("classify");
+    version["fallbacks"] = json!([{"model": "m", "model_db_id": "d", "model_type": "rank-v2",
+        "model_parameters": {}, "provider": "cloudflare"}]);
+    let page: DeploymentVersionList = decode(&body);
+    let version = &page.data[0];
+    assert_eq!(version.status, Some(VersionStatus::Other("archived".into())));
+    assert_eq!(version.prompt_config.provider, Some(Provider::Meta));
+    assert_eq!(version.prompt_config.model_type, Some(ModelType::Classify));
+    assert_eq!(version.fallbacks[0].model_type, Some(ModelType::Other("rank-v2".into())));
+    assert_eq!(version.fallbacks[0].provider.as_ref().map(Provider::is_known), Some(true));
+    let again = encode(&page);
+    assert_eq!(again["data"][0]["status"], "archived");
+    assert_eq!(again["data"][0]["fallbacks"][0]["model_type"], "rank-v2");
+
+    for name in ["inception", "meta", "greenpt", "liquid", "typesafe", "berget", "cloudflare"] {
+        let provider: Provider = decode(&json!(name));
+        assert!(provider.is_known(), "{name}");
+        assert_eq!(provider.as_str(), name);
+    }
+
+    // A retrieval query of a kind this version does not know is kept as sent.
+    let hybrid = json!({"type": "hybrid", "query": "lamps", "weights": {"dense": 0.7, "sparse": 0.3}});
+    let mut body = versions_minimal_2026_10();
+    body["data"][0]["knowledge_bases"] =
+        json!([{"knowledge_id": "kb", "configuration": {"type": "query", "query": "q"}}]);
+    unknown_variant_is_kept::<DeploymentVersionList>(
+        &body,
+        "/data/0/knowledge_bases/0/configuration",
+        hybrid.clone(),
+    );
+    *body.pointer_mut("/data/0/knowledge_bases/0/configuration").unwrap() = hybrid.clone();
+    let page: DeploymentVersionList = decode(&body);
+    assert_eq!(page.data[0].knowledge_bases[0].configuration, Some(RetrievalQuery::Other(hybrid)));
+    let query: RetrievalQuery = decode(&json!({"type": "query"}));
+    assert!(!query.is_known(), "a query without its text is not a known variant: {query:?}");
+}
+
+#[test]
+fn a_version_with_user_id_null_decodes_as_none() {
+    use orq_api::types::DeploymentVersion;
+    let mut json = version_full_2026_10();
+    json["user_id"] = Value::Null;
+    let version: DeploymentVersion = decode(&json);
+    assert_eq!(version.user_id, None);
+    json.as_object_mut().unwrap().remove("user_id");
+    let absent: DeploymentVersion = decode(&json);
+    assert_eq!(absent, version, "null and absent mean the same");
+}
