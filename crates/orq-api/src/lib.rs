@@ -57,6 +57,8 @@
 //! ```
 
 #![warn(missing_docs)]
+// docs.rs: mark what a cargo feature gates ("Available on crate feature ... only").
+#![cfg_attr(docsrs, feature(doc_cfg))]
 
 // `unused_mut`: operations without header parameters never add to the header
 // map progenitor declares `mut` (its `api-version` header is left out).
