@@ -266,3 +266,8 @@ mod tests {
         );
     }
 }
+
+/// Compiles the example of the crate's README (the one crates.io shows).
+#[doc = include_str!("../README.md")]
+#[cfg(doctest)]
+pub struct ReadmeDoctests;

@@ -536,3 +536,8 @@ impl FailNext<'_> {
         self.update(|fault| fault.raw_body = Some(raw))
     }
 }
+
+/// Compiles the example of the crate's README (the one crates.io shows).
+#[doc = include_str!("../README.md")]
+#[cfg(doctest)]
+pub struct ReadmeDoctests;
