@@ -1,6 +1,7 @@
 //! README's "Use" section builds as a user would build it: its Rust snippet as
 //! `src/main.rs` of a fresh crate whose `[dependencies]` are exactly the ones
-//! README lists, the `orq` git dependency pointing at this checkout instead.
+//! README lists, the `orq-ai` registry dependency taken from this checkout
+//! instead (its version requirement kept, so it must match this version).
 //!
 //! Offline, with the workspace's lock file (the same versions, so nothing new
 //! is fetched) and the workspace's target directory (so what is already built
@@ -44,30 +45,35 @@ fn visible_lines(code: &str) -> String {
         .collect()
 }
 
-/// README's dependency list, with `orq` taken from this checkout.
+/// README's dependency list, with `orq-ai` taken from this checkout: its
+/// version requirement stays, and `path` is added beside it.
 fn manifest(workspace: &Path, toml: &str) -> String {
     assert!(
         toml.trim_start().starts_with("[dependencies]"),
         "the toml block is a [dependencies] list:\n{toml}"
     );
-    let orq_path = workspace.join("crates/orq");
+    let path = format!("{:?}", workspace.join("crates/orq").display().to_string());
     let mut replaced = false;
     let dependencies: String = toml
         .lines()
         .map(|line| {
-            if line.trim_start().starts_with("orq ") || line.trim_start().starts_with("orq=") {
-                assert!(
-                    line.contains("git = \"https://github.com/orq-rs/orq-rs\""),
-                    "orq comes from git: {line}"
-                );
-                replaced = true;
-                format!("orq = {{ path = {:?} }}\n", orq_path.display().to_string())
+            let Some(value) =
+                line.strip_prefix("orq-ai").and_then(|rest| rest.trim_start().strip_prefix('='))
+            else {
+                return format!("{line}\n");
+            };
+            let value = value.trim();
+            assert!(!value.contains("git") && !value.contains("path"), "orq-ai comes from crates.io: {line}");
+            replaced = true;
+            if let Some(table) = value.strip_prefix('{') {
+                format!("orq-ai = {{ path = {path},{table}\n")
             } else {
-                format!("{line}\n")
+                assert!(value.starts_with('"'), "orq-ai's version is a string: {line}");
+                format!("orq-ai = {{ version = {value}, path = {path} }}\n")
             }
         })
         .collect();
-    assert!(replaced, "README lists orq as a dependency:\n{toml}");
+    assert!(replaced, "README lists orq-ai as a dependency:\n{toml}");
     format!(
         "[package]\nname = \"readme-use\"\nversion = \"0.0.0\"\nedition = \"2024\"\npublish = false\n\n\
          # Not a member of the orq-rs workspace around it.\n[workspace]\n\n{dependencies}"

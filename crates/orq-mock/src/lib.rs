@@ -141,11 +141,13 @@
 //!
 //! # Binary
 //!
-//! `cargo run -p orq-mock -- --port 8080 [--deployments file.json] [--api-key K] [--event-delay-ms N] [--record-limit N]`
+//! `cargo run -p orq-ai-mock -- --port 8080 [--deployments file.json] [--api-key K] [--event-delay-ms N] [--record-limit N]`
 //! serves until Ctrl-C. `deployments.example.json` in this crate is a starting point for a
 //! deployments file (it holds the built-in samples).
 
 #![warn(missing_docs)]
+// docs.rs: mark what a cargo feature gates ("Available on crate feature ... only").
+#![cfg_attr(docsrs, feature(doc_cfg))]
 
 mod deployment;
 mod error;
@@ -557,3 +559,8 @@ impl FailNext<'_> {
         self.update(|fault| fault.raw_body = Some(raw))
     }
 }
+
+/// Compiles the example of the crate's README (the one crates.io shows).
+#[doc = include_str!("../README.md")]
+#[cfg(doctest)]
+pub struct ReadmeDoctests;

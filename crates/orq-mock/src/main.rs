@@ -1,7 +1,7 @@
 //! `orq-mock`: run the fake orq.ai Deployments API from the command line.
 //!
 //! ```text
-//! cargo run -p orq-mock -- --port 8080 [--deployments file.json] [--api-key K] [--event-delay-ms N]
+//! cargo run -p orq-ai-mock -- --port 8080 [--deployments file.json] [--api-key K] [--event-delay-ms N]
 //!     [--record-limit N] [--header-read-timeout-ms N] [--body-read-timeout-ms N]
 //! ```
 

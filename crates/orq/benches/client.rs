@@ -1,7 +1,7 @@
 //! What a call through `orq::Client` costs next to hand-written `reqwest` +
 //! `serde_json`, and how the client holds up under load.
 //!
-//! `cargo bench -p orq --bench client` runs, in one process against an
+//! `cargo bench -p orq-ai --bench client` runs, in one process against an
 //! in-process loopback HTTP/1.1 server (its own thread):
 //! - peak RSS growth while one `stream` call consumes a 1 GiB event stream;
 //! - `invoke` client CPU per call and calls per second, at concurrency 1 and

@@ -3,7 +3,7 @@
 //! error, and the process's peak resident set size is reported next to the
 //! limits in force.
 //!
-//! `cargo bench -p orq --bench hostile_body` (Linux: reads `VmHWM` from
+//! `cargo bench -p orq-ai --bench hostile_body` (Linux: reads `VmHWM` from
 //! `/proc/self/status`).
 
 use std::time::Instant;

@@ -1,6 +1,6 @@
 //! What `ChunkStream` costs per event next to a hand-written SSE client.
 //!
-//! `cargo bench -p orq --bench stream` runs, in one process and in interleaved
+//! `cargo bench -p orq-ai --bench stream` runs, in one process and in interleaved
 //! rounds, four consumers of the same server-sent-event body:
 //! - `baseline`: a hand-written line splitter (memchr for `\n`, `data: ` lines
 //!   only) with `serde_json::from_str::<StreamChunk>` on each event, the least

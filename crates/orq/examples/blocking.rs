@@ -2,7 +2,7 @@
 //! deployment, fetch a config, invoke, and stream with an iterator.
 //!
 //! ```sh
-//! cargo run -p orq --example blocking --features blocking
+//! cargo run -p orq-ai --example blocking --features blocking
 //! ```
 //!
 //! Without `ORQ_API_KEY` it talks to an in-process orq-mock; with it, to orq.ai.

@@ -50,6 +50,8 @@
 //! - `blocking` (feature `blocking`): the same operations without async (`blocking.rs`).
 
 #![warn(missing_docs)]
+// docs.rs: mark what a cargo feature gates ("Available on crate feature ... only").
+#![cfg_attr(docsrs, feature(doc_cfg))]
 
 #[cfg(feature = "blocking")]
 pub mod blocking;
@@ -85,3 +87,8 @@ pub use orq_api;
 #[doc = include_str!("../../../README.md")]
 #[cfg(doctest)]
 pub struct ReadmeDoctests;
+
+/// Compiles the example of the crate's own README (the one crates.io shows).
+#[doc = include_str!("../README.md")]
+#[cfg(doctest)]
+pub struct CrateReadmeDoctests;
