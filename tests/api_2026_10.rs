@@ -542,7 +542,7 @@ async fn a_json_401_is_readable_on_error_api() {
             assert_eq!(status.as_u16(), 401);
             assert_eq!(message, "API key revoked");
             assert_eq!(code.as_deref(), Some("16"));
-            assert_eq!(details, [json!({"reason": "x"})]);
+            assert_eq!(&details[..], [json!({"reason": "x"})]);
             assert_eq!(serde_json::from_str::<Value>(&raw).unwrap(), body);
         }
         other => panic!("expected Error::Api, got {other:?}"),
@@ -833,7 +833,7 @@ fn assert_unauthorized(error: Error) {
             assert_eq!(message, "invalid API key");
             assert_eq!(code.as_deref(), Some("16"));
             assert_eq!(
-                details,
+                &details[..],
                 [json!({"reason": "x", "@type": "type.googleapis.com/google.rpc.ErrorInfo"})]
             );
         }

@@ -306,7 +306,10 @@ impl ListRequest<Client> {
     }
 
     /// Every deployment from this request's position on, following
-    /// `starting_after` cursors while the service says there are more.
+    /// `starting_after` cursors (older deployments) while the service says
+    /// there are more. With [`ending_before`](Self::ending_before) the first
+    /// page is the one before that cursor, and the stream goes on from it to
+    /// older pages, not towards newer ones.
     pub fn into_stream(self) -> impl Stream<Item = Result<Deployment, Error>> + Send + 'static {
         let ListRequest { client, paging, options } = self;
         follow_cursors(paging, move |paging| {
@@ -405,7 +408,10 @@ impl ListVersionsRequest<Client> {
     }
 
     /// Every version from this request's position on, following
-    /// `starting_after` cursors while the service says there are more.
+    /// `starting_after` cursors (older versions) while the service says there
+    /// are more. With [`ending_before`](Self::ending_before) the first page is
+    /// the one before that cursor, and the stream goes on from it to older
+    /// pages, not towards newer ones.
     pub fn into_stream(self) -> impl Stream<Item = Result<DeploymentVersion, Error>> + Send + 'static {
         let ListVersionsRequest { client, key_or_id, paging, variant_id, options } = self;
         follow_cursors(paging, move |paging| {

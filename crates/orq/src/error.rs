@@ -26,7 +26,8 @@ pub enum Error {
         /// The `details` of a JSON error body (a 401 may carry a list of them),
         /// each as the service gave it; empty when there are none. A `details`
         /// that is not a list is its one item.
-        details: Vec<serde_json::Value>,
+        // Boxed slice, not `Vec`: it keeps `Error` under clippy's size limit.
+        details: Box<[serde_json::Value]>,
         /// The response body as received (its first couple of kilobytes).
         body: String,
         /// The request id the service or a proxy sent back, for support tickets.
@@ -370,12 +371,12 @@ pub(crate) fn api_error(status: reqwest::StatusCode, request_id: Option<String>,
             message.or(error).map(as_text),
             code.filter(|c| !c.is_null()).map(as_text),
             match details {
-                None | Some(serde_json::Value::Null) => Vec::new(),
-                Some(serde_json::Value::Array(details)) => details,
-                Some(detail) => vec![detail],
+                None | Some(serde_json::Value::Null) => Box::default(),
+                Some(serde_json::Value::Array(details)) => details.into_boxed_slice(),
+                Some(detail) => Box::new([detail]),
             },
         ),
-        None => (None, None, Vec::new()),
+        None => (None, None, Box::default()),
     };
     let message = message.unwrap_or_else(|| {
         let trimmed = text.trim();
