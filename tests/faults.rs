@@ -1312,10 +1312,12 @@ async fn stream_invalid_utf8_is_an_error_item() {
 async fn stream_idle_timeout_after_the_first_event() {
     let mut server = Server::start(vec![sse(sse_events(&["a"])).end(End::Stall)]).await;
     let client = builder(&server).stream_idle_timeout(Some(ms(100))).build().unwrap();
+    // Before the request: the idle timer counts from the last byte received,
+    // which may arrive before the first chunk is taken.
+    let started = Instant::now();
     let mut stream = client.deployments().stream("bot").send().await.unwrap();
     let first = bounded("first chunk", stream.next()).await.unwrap().unwrap();
     assert_eq!(first.text(), "a");
-    let started = Instant::now();
     let next = bounded("idle", stream.next()).await;
     assert!(started.elapsed() >= ms(100), "{:?}", started.elapsed());
     match next {
