@@ -560,6 +560,8 @@ async fn connection_refused_is_retried_then_reported() {
     let started = Instant::now();
     let result = client_for(&url, fast()).deployments().invoke("bot").send().await;
     assert!(matches!(&result, Err(Error::Connect { cause: ConnectionCause::Refused, .. })), "{result:?}");
+    let error = result.as_ref().unwrap_err();
+    assert!(error.is_connect() && error.is_connection() && !error.is_timeout(), "{error:?}");
     assert!(started.elapsed() < Duration::from_secs(2), "took {:?}", started.elapsed());
     assert_eq!(log.count("orq request failed"), 3, "{:?}", log.messages());
     assert_eq!(log.count("retrying"), 2);
@@ -609,7 +611,10 @@ async fn connection_closed_every_time_is_a_connection_error() {
     let server = Server::start(vec![Reply::Hangup; 4]).await;
     let result = client(&server).deployments().list().send().await;
     assert!(matches!(&result, Err(Error::Connection { cause: ConnectionCause::Closed, .. })), "{result:?}");
-    let text = result.unwrap_err().to_string();
+    let error = result.unwrap_err();
+    // Something may have been sent: a connection error, not a connect error.
+    assert!(error.is_connection() && !error.is_connect() && !error.is_timeout(), "{error:?}");
+    let text = error.to_string();
     assert!(text.contains("closed before the response"), "{text}");
     assert!(text.contains(server.url().trim_start_matches("http://")), "{text}");
     assert_eq!(server.count(), 3);
@@ -1321,7 +1326,10 @@ async fn stream_idle_timeout_after_the_first_event() {
     let next = bounded("idle", stream.next()).await;
     assert!(started.elapsed() >= ms(100), "{:?}", started.elapsed());
     match next {
-        Some(Err(Error::Stream(StreamError::Idle(after)))) => assert_eq!(after, ms(100)),
+        Some(Err(error @ Error::Stream(StreamError::Idle(_)))) => {
+            assert!(matches!(error, Error::Stream(StreamError::Idle(after)) if after == ms(100)));
+            assert!(error.is_timeout() && !error.is_connection(), "{error:?}");
+        }
         other => panic!("{other:?}"),
     }
     assert!(bounded("after the error", stream.next()).await.is_none(), "the stream ends after an error");
@@ -1431,10 +1439,12 @@ async fn timeout_per_call_is_a_timeout_error_and_not_retried() {
     let started = Instant::now();
     let result = bounded("invoke", client(&server).deployments().invoke("bot").timeout(ms(100)).send()).await;
     let elapsed = started.elapsed();
-    match result {
-        Err(Error::Timeout { after }) => assert_eq!(after, Some(ms(100))),
+    match &result {
+        Err(Error::Timeout { after }) => assert_eq!(*after, Some(ms(100))),
         other => panic!("{other:?}"),
     }
+    let error = result.unwrap_err();
+    assert!(error.is_timeout() && !error.is_connect() && !error.is_connection(), "{error:?}");
     assert!(elapsed >= ms(100) && elapsed < Duration::from_secs(2), "{elapsed:?}");
     server.wait_for_requests(1).await;
     assert_eq!(server.count(), 1, "Error::Timeout is not retryable");

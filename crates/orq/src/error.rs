@@ -34,7 +34,8 @@ pub enum Error {
         request_id: Option<String>,
     },
 
-    /// The request, or the wait for the next stream event, took too long.
+    /// The request took longer than its timeout (for a stream: until the
+    /// response started; silence later in a stream is [`StreamError::Idle`]).
     #[error("request timed out{}", after.map(|d| format!(" after {d:?}")).unwrap_or_default())]
     Timeout {
         /// The limit that was exceeded, when known.
@@ -225,6 +226,31 @@ impl Error {
             Error::Api { status, .. } => Some(*status),
             _ => None,
         }
+    }
+
+    /// Whether a time limit ended the call: the request timeout, the connect
+    /// timeout, or a stream's idle timeout or deadline.
+    pub fn is_timeout(&self) -> bool {
+        matches!(
+            self,
+            Error::Timeout { .. }
+                | Error::ConnectTimeout { .. }
+                | Error::Stream(StreamError::Idle(_) | StreamError::Deadline(_))
+        )
+    }
+
+    /// Whether no connection could be opened (refused, DNS, TLS, connect
+    /// timeout): nothing was sent. A connection that broke after sending is
+    /// [`Error::Connection`] instead, see [`is_connection`](Self::is_connection).
+    pub fn is_connect(&self) -> bool {
+        matches!(self, Error::Connect { .. } | Error::ConnectTimeout { .. })
+    }
+
+    /// Whether the network failed: no connection could be opened, or one broke
+    /// (before the answer, or while a stream was read).
+    pub fn is_connection(&self) -> bool {
+        self.is_connect()
+            || matches!(self, Error::Connection { .. } | Error::Stream(StreamError::Transport(_)))
     }
 
     /// Whether the service rejected the API key (401 or 403).
