@@ -677,6 +677,7 @@ fn non_exhaustive_requests(
 ) -> Result<(), String> {
     let types = types_module(file)?;
     let non_exhaustive: syn::Attribute = syn::parse_quote!(#[non_exhaustive]);
+    let mut marked = 0;
     for item in types {
         match item {
             syn::Item::Struct(item)
@@ -684,9 +685,11 @@ fn non_exhaustive_requests(
                     && matches!(item.fields, syn::Fields::Named(_)) =>
             {
                 item.attrs.push(non_exhaustive.clone());
+                marked += 1;
             }
             syn::Item::Enum(item) if requests.contains(&item.ident.to_string()) => {
                 item.attrs.push(non_exhaustive.clone());
+                marked += 1;
                 for variant in &mut item.variants {
                     if matches!(variant.fields, syn::Fields::Named(_)) {
                         variant.attrs.push(non_exhaustive.clone());
@@ -696,7 +699,7 @@ fn non_exhaustive_requests(
             _ => {}
         }
     }
-    Ok(())
+    matched("non_exhaustive_requests", "struct or enum in `types` named by a request schema", marked)
 }
 
 /// The `lenient` module the integer fields' `deserialize_with` points at.
@@ -778,22 +781,20 @@ fn types_module(file: &mut syn::File) -> Result<&mut Vec<syn::Item>, String> {
 }
 
 /// Points every integer field of a generated struct at the `lenient` module.
+/// Matches fields whose type is a primitive integer or an `Option` of one and
+/// whose `#[serde(..)]` attributes name no `with` or `deserialize_with`.
 fn lenient_integers(file: &mut syn::File) -> Result<(), String> {
+    let mut changed = 0;
     for item in types_module(file)? {
         let syn::Item::Struct(item) = item else { continue };
         for field in item.fields.iter_mut() {
             let Some(optional) = integer_type(&field.ty) else { continue };
-            let serde_args: Vec<String> = field
-                .attrs
-                .iter()
-                .filter(|a| a.path().is_ident("serde"))
-                .map(|a| quote::ToTokens::to_token_stream(&a.meta).to_string())
-                .collect();
-            if serde_args.iter().any(|a| a.contains("deserialize_with") || a.contains("with =")) {
+            let keys = serde_keys(&field.attrs)?;
+            let has = |key: &str| keys.iter().any(|k| k.is_ident(key));
+            if has("deserialize_with") || has("with") {
                 continue;
             }
-            let has_default = serde_args.iter().any(|a| a.contains("default"));
-            let attr: syn::Attribute = match (optional, has_default) {
+            let attr: syn::Attribute = match (optional, has("default")) {
                 (false, _) => syn::parse_quote!(#[serde(deserialize_with = "super::lenient::int")]),
                 (true, true) => syn::parse_quote!(#[serde(deserialize_with = "super::lenient::option_int")]),
                 // With `deserialize_with`, serde no longer treats a missing Option as None by itself.
@@ -802,7 +803,31 @@ fn lenient_integers(file: &mut syn::File) -> Result<(), String> {
                 }
             };
             field.attrs.push(attr);
+            changed += 1;
         }
+    }
+    matched("lenient_integers", "an integer field in `types`", changed)
+}
+
+/// The keys of every `#[serde(..)]` attribute in `attrs`: `default` for both
+/// `default` and `default = "path"`.
+fn serde_keys(attrs: &[syn::Attribute]) -> Result<Vec<syn::Path>, String> {
+    let mut keys = Vec::new();
+    for attr in attrs.iter().filter(|a| a.path().is_ident("serde")) {
+        let metas = attr
+            .parse_args_with(syn::punctuated::Punctuated::<syn::Meta, syn::Token![,]>::parse_terminated)
+            .map_err(|e| format!("lenient_integers: unreadable #[serde] attribute: {e}"))?;
+        keys.extend(metas.into_iter().map(|meta| meta.path().clone()));
+    }
+    Ok(keys)
+}
+
+/// `Ok` when the pass named `pass` changed something, else an error naming
+/// the pass and what it looked for: progenitor no longer writes it, and the
+/// pass must not be lost silently.
+fn matched(pass: &str, what: &str, count: usize) -> Result<(), String> {
+    if count == 0 {
+        return Err(format!("codegen pass `{pass}` matched nothing: progenitor's output has no {what}"));
     }
     Ok(())
 }
@@ -814,15 +839,37 @@ fn without_api_version_header(file: &mut syn::File) -> Result<(), String> {
     let mut removed = 0;
     for function in methods(file) {
         let before = function.block.stmts.len();
-        function.block.stmts.retain(|statement| {
-            !quote::ToTokens::to_token_stream(statement).to_string().contains("\"api-version\"")
-        });
+        function.block.stmts.retain(|statement| !is_api_version_append(statement));
         removed += before - function.block.stmts.len();
     }
-    if removed == 0 {
-        return Err("progenitor output has no `api-version` header to remove: check its generator".into());
-    }
-    Ok(())
+    matched(
+        "without_api_version_header",
+        "`header_map.append(HeaderName::from_static(\"api-version\"), ..)`",
+        removed,
+    )
+}
+
+/// Whether `statement` is `<map>.append(<..>::from_static("api-version"), <value>);`.
+fn is_api_version_append(statement: &syn::Stmt) -> bool {
+    let syn::Stmt::Expr(syn::Expr::MethodCall(call), Some(_)) = statement else { return false };
+    let mut args = call.args.iter();
+    let (Some(syn::Expr::Call(name)), Some(_), None) = (args.next(), args.next(), args.next()) else {
+        return false;
+    };
+    call.method == "append"
+        && path_ends_with(&name.func, &["HeaderName", "from_static"])
+        && matches!(
+            name.args.first(),
+            Some(syn::Expr::Lit(syn::ExprLit { lit: syn::Lit::Str(lit), .. })) if lit.value() == "api-version"
+        )
+}
+
+/// Whether `expr` is a path whose last segments are `segments`.
+fn path_ends_with(expr: &syn::Expr, segments: &[&str]) -> bool {
+    let syn::Expr::Path(path) = expr else { return false };
+    let path = &path.path.segments;
+    path.len() >= segments.len()
+        && path.iter().rev().zip(segments.iter().rev()).all(|(segment, name)| segment.ident == name)
 }
 
 /// Builds each operation's URL from the base URL parsed once per client
@@ -831,7 +878,7 @@ fn without_api_version_header(file: &mut syn::File) -> Result<(), String> {
 /// `let url = format!("{}/path", self.baseurl,);`; paths with parameters
 /// would keep it (ours have none).
 fn parsed_operation_urls(file: &mut syn::File) -> Result<(), String> {
-    replace_let_values(file, "`format!(\"{}/...\", self.baseurl)` URL", |value| {
+    replace_let_values(file, "parsed_operation_urls", "`format!(\"{}/...\", self.baseurl)` URL", |value| {
         let path = fixed_operation_path(value)?;
         Some(syn::parse_quote!(self.operation_url(#path)?))
     })
@@ -842,19 +889,19 @@ fn parsed_operation_urls(file: &mut syn::File) -> Result<(), String> {
 /// `HeaderMap::with_capacity(n)`, an allocation on every call for parameters
 /// that are almost never given.
 fn header_maps_allocated_on_use(file: &mut syn::File) -> Result<(), String> {
-    replace_let_values(file, "`HeaderMap::with_capacity`", |value| {
+    replace_let_values(file, "header_maps_allocated_on_use", "`HeaderMap::with_capacity(n)`", |value| {
         let syn::Expr::Call(call) = value else { return None };
-        let callee = quote::ToTokens::to_token_stream(&call.func).to_string().replace(' ', "");
-        (callee == "::reqwest::header::HeaderMap::with_capacity")
+        path_ends_with(&call.func, &["HeaderMap", "with_capacity"])
             .then(|| syn::parse_quote!(::reqwest::header::HeaderMap::new()))
     })
 }
 
 /// Replaces the value of each `let` at the top level of the generated
-/// client's methods for which `replacement` gives one. Finding none means
-/// progenitor no longer writes `what`: an error, so the pass is not silently lost.
+/// client's methods for which `replacement` gives one. Finding none is an
+/// error naming `pass`, which looked for `what`.
 fn replace_let_values(
     file: &mut syn::File,
+    pass: &str,
     what: &str,
     mut replacement: impl FnMut(&syn::Expr) -> Option<syn::Expr>,
 ) -> Result<(), String> {
@@ -867,10 +914,7 @@ fn replace_let_values(
             replaced += 1;
         }
     }
-    if replaced == 0 {
-        return Err(format!("progenitor output has no {what} to replace: check its generator"));
-    }
-    Ok(())
+    matched(pass, what, replaced)
 }
 
 /// Every method of every top-level `impl` block of `file` (the generated client's).
@@ -901,7 +945,11 @@ fn fixed_operation_path(expr: &syn::Expr) -> Option<String> {
     };
     let syn::Lit::Str(format) = &format.lit else { return None };
     let path = format.value().strip_prefix("{}")?.to_string();
-    let is_base = quote::ToTokens::to_token_stream(base).to_string() == "self . baseurl";
+    let is_base = matches!(
+        base,
+        syn::Expr::Field(syn::ExprField { base, member: syn::Member::Named(field), .. })
+            if field == "baseurl" && matches!(&**base, syn::Expr::Path(p) if p.path.is_ident("self"))
+    );
     (is_base && path.starts_with('/') && !path.contains(['{', '}'])).then_some(path)
 }
 
@@ -910,11 +958,10 @@ fn integer_type(ty: &syn::Type) -> Option<bool> {
     const INTEGERS: &[&str] = &["u8", "u16", "u32", "u64", "i8", "i16", "i32", "i64"];
     let syn::Type::Path(path) = ty else { return None };
     let last = path.path.segments.last()?;
-    let name = last.ident.to_string();
-    if INTEGERS.contains(&name.as_str()) {
+    if INTEGERS.iter().any(|integer| last.ident == integer) {
         return Some(false);
     }
-    if name != "Option" {
+    if last.ident != "Option" {
         return None;
     }
     let syn::PathArguments::AngleBracketed(args) = &last.arguments else { return None };
@@ -1005,6 +1052,41 @@ mod tests {
             }
         }
         assert!(seen > 40, "only {seen} types checked");
+    }
+
+    #[test]
+    fn a_pass_that_matches_nothing_fails_naming_itself() {
+        let requests = std::collections::BTreeSet::from(["Request".to_string()]);
+        let mut file: syn::File = syn::parse_quote! {
+            impl Client {
+                pub async fn call(&self) -> Result<(), Error> {
+                    let url = format!("{}/v1/{}", self.baseurl, id);
+                    let mut header_map = HeaderMap::new();
+                    header_map.append(HeaderName::from_static("x-other"), value);
+                    Ok(())
+                }
+            }
+            pub mod types {
+                pub struct Response {
+                    #[serde(with = "custom")]
+                    pub count: u32,
+                    pub name: String,
+                }
+            }
+        };
+        type Pass = fn(&mut syn::File) -> Result<(), String>;
+        let passes: [(&str, Pass); 4] = [
+            ("lenient_integers", lenient_integers),
+            ("without_api_version_header", without_api_version_header),
+            ("parsed_operation_urls", parsed_operation_urls),
+            ("header_maps_allocated_on_use", header_maps_allocated_on_use),
+        ];
+        for (name, pass) in passes {
+            let err = pass(&mut file).unwrap_err();
+            assert!(err.contains(&format!("`{name}` matched nothing")), "{err}");
+        }
+        let err = non_exhaustive_requests(&mut file, &requests).unwrap_err();
+        assert!(err.contains("`non_exhaustive_requests` matched nothing"), "{err}");
     }
 
     #[test]
