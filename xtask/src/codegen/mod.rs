@@ -3,7 +3,7 @@
 //! Writes two files, both formatted by prettyplease so the output does not depend
 //! on the local rustfmt:
 //! - `crates/orq-api/src/generated.rs`: progenitor's client and types, changed as
-//!   listed below, plus the `open_enums`, `open_unions` and `lenient` modules;
+//!   listed below, plus the `open_unions`, `lenient` and `open_enums` modules;
 //! - `crates/orq-api/src/generated_httpmock.rs`: progenitor's typed httpmock helpers,
 //!   unchanged.
 //!
@@ -46,8 +46,10 @@
 //! - Open enums ([`open_enums`]): a component schema with `x-orq-open: true` and an
 //!   `enum` becomes a flat Rust enum with one variant per listed value and an
 //!   `Other(String)` catch-all, so a value the service adds later decodes instead of
-//!   failing. typify would make such enums closed. They decode from a borrowed `str`
-//!   (one shared visitor), so a known value allocates nothing.
+//!   failing. typify would make such enums closed. Each is one invocation of
+//!   `open_enum!` (hand-written in `crates/orq-api/src/open.rs`), which defines the
+//!   enum and its impls; they decode from a borrowed `str` (one shared visitor), so a
+//!   known value allocates nothing.
 //! - Open unions ([`open_unions`]): a component schema with `x-orq-open: true` and a
 //!   `oneOf` becomes a Rust enum with one variant per branch and an
 //!   `Other(serde_json::Value)` catch-all that keeps a variant we do not know (or a
@@ -199,13 +201,10 @@ pub fn generate(spec_path: &Path) -> Result<Vec<(String, String)>, String> {
     passes::header_maps_allocated_on_use(&mut parsed)?;
     passes::non_exhaustive_requests(&mut parsed, &requests)?;
     let client = quote::ToTokens::to_token_stream(&parsed);
-    let enums = open_enums::module(&open_enums);
     let unions = open_unions::module(&open_unions);
     let lenient = lenient::module();
     let generated = quote! {
         #client
-
-        #enums
 
         #unions
 
@@ -214,7 +213,7 @@ pub fn generate(spec_path: &Path) -> Result<Vec<(String, String)>, String> {
     let mock = generator.httpmock(&spec, "crate").map_err(|e| format!("progenitor httpmock: {e}"))?;
 
     Ok(vec![
-        (GENERATED.to_string(), format_file(generated)?),
+        (GENERATED.to_string(), format!("{}\n{}", format_file(generated)?, open_enums::module(&open_enums))),
         (GENERATED_HTTPMOCK.to_string(), format_file(mock)?),
     ])
 }
