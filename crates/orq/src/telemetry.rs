@@ -125,7 +125,7 @@ pub(crate) fn record_server(span: &Span, host_port: &str) {
     };
     span.record("server.address", host.trim_start_matches('[').trim_end_matches(']'));
     if let Some(port) = port {
-        span.record("server.port", port);
+        span.record("server.port", i64::from(port));
     }
 }
 
@@ -136,7 +136,7 @@ pub(crate) fn record_outcome<T>(
     attempts: u32,
     outcome: &Result<Option<Box<ResponseValue<T>>>, Error>,
 ) {
-    span.record("orq.retry_count", attempts.saturating_sub(1));
+    span.record("orq.retry_count", i64::from(attempts.saturating_sub(1)));
     let (status, request_id) = match outcome {
         Ok(Some(value)) => (Some(value.status()), error::request_id(value.headers())),
         Ok(None) => (Some(StatusCode::NO_CONTENT), None),
@@ -144,7 +144,7 @@ pub(crate) fn record_outcome<T>(
         Err(_) => (None, None),
     };
     if let Some(status) = status {
-        span.record("http.response.status_code", status.as_u16());
+        span.record("http.response.status_code", i64::from(status.as_u16()));
     }
     if let Some(request_id) = request_id {
         span.record("orq.request_id", request_id);
@@ -234,17 +234,23 @@ fn record_finish_reasons(span: &Span, reasons: &[&str]) {
     }
 }
 
-/// Input and output token counts, as whole numbers when they are.
+/// Input and output token counts, as integers when they are whole.
 fn record_usage(span: &Span, usage: &Usage) {
     let record = |field: &str, count: &Option<Count>| match count {
         Some(count) => match count.as_u64() {
-            Some(whole) => span.record(field, whole),
+            Some(whole) => span.record(field, whole_number(whole)),
             None => span.record(field, count.as_f64()),
         },
         None => span,
     };
     record("gen_ai.usage.input_tokens", &usage.prompt_tokens);
     record("gen_ai.usage.output_tokens", &usage.completion_tokens);
+}
+
+/// A count as an `i64`: `tracing-opentelemetry` exports `u64` values as text,
+/// `i64` values as integers.
+fn whole_number(count: u64) -> i64 {
+    i64::try_from(count).unwrap_or(i64::MAX)
 }
 
 /// How a stream ended, in `orq.stream.outcome`.
@@ -348,7 +354,7 @@ impl Drop for StreamTelemetry {
         if let Some(seconds) = self.first_chunk {
             span.record("gen_ai.response.time_to_first_chunk", seconds);
         }
-        span.record("orq.stream.chunks", self.chunks);
+        span.record("orq.stream.chunks", whole_number(self.chunks));
         if let Some(id) = &self.id {
             span.record("gen_ai.response.id", id.as_str());
         }
