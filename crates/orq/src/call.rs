@@ -12,12 +12,13 @@ use std::time::{Duration, Instant};
 use orq_api::ResponseValue;
 use reqwest::StatusCode;
 use reqwest::header::{self, HeaderMap, HeaderName, HeaderValue};
-use tracing::Instrument;
+use tracing::{Instrument, Span};
 
 use crate::body::{self, BodyLimits};
 use crate::client::{CONTACT_ID_HEADER, Client, Endpoint, Inner, checked_base_url, header_value};
 use crate::error::{self, Error, Transport};
 use crate::retry::{self, Failure, Operation, RetryPolicy};
+use crate::telemetry;
 
 /// What an operation's successful answer is, and so how the call reads it.
 pub(crate) trait Expect {
@@ -103,7 +104,8 @@ impl Inner {
 impl Client {
     /// Runs one operation: sends it with the generated client for its
     /// settings, retries per policy, translates the result and traces each
-    /// attempt.
+    /// attempt inside `span` (the call's span, from [`telemetry::call_span`]),
+    /// on which it records the server, status, request id, retries and error.
     ///
     /// `send` sends one attempt with the generated client. `Ok(None)` means
     /// the service answered 204 No Content. `kind` says what may be resent
@@ -116,6 +118,7 @@ impl Client {
         operation: &'static str,
         kind: Operation,
         options: &CallOptions,
+        span: &Span,
         _expect: X,
         send: F,
     ) -> Result<Option<Box<ResponseValue<X::Body>>>, Error>
@@ -137,7 +140,6 @@ impl Client {
             let base_url = options.base_url.as_ref().map_or(inner.base_url.as_str(), |e| e.url.as_str());
             Arc::new(inner.generated_client::<X>(base_url, self.call_headers(options)))
         };
-        let span = tracing::info_span!("orq", operation);
         let (send, api) = (&send, &api);
         let attempt = |attempt| async move {
             let started = tracing::enabled!(tracing::Level::DEBUG).then(Instant::now);
@@ -167,9 +169,12 @@ impl Client {
         // retry loop is made in place in each branch: a large future made
         // before the `if` would be copied once more.
         if span.is_disabled() {
-            retry::run(policy, kind, attempt).await
+            retry::run(policy, kind, attempt).await.0
         } else {
-            retry::run(policy, kind, attempt).instrument(span).await
+            telemetry::record_server(span, host);
+            let (outcome, attempts) = retry::run(policy, kind, attempt).instrument(span.clone()).await;
+            telemetry::record_outcome(span, attempts, &outcome);
+            outcome
         }
     }
 

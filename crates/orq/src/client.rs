@@ -105,6 +105,8 @@ pub(crate) struct Inner {
     pub(crate) stream_deadline: Option<Duration>,
     pub(crate) retry: RetryPolicy,
     pub(crate) environment: Option<String>,
+    /// Whether call spans carry prompt and completion text.
+    pub(crate) record_content: bool,
     /// The generated clients calls are sent with, made from the settings above.
     pub(crate) generated: GeneratedClients,
 }
@@ -134,6 +136,7 @@ impl fmt::Debug for Client {
             .field("max_error_body_size", &inner.max_error_body_size)
             .field("retry", &inner.retry)
             .field("environment", &inner.environment)
+            .field("record_content", &inner.record_content)
             .field("contact_id", &inner.headers.get(CONTACT_ID_HEADER).and_then(|v| v.to_str().ok()))
             .finish_non_exhaustive()
     }
@@ -241,6 +244,7 @@ pub struct ClientBuilder {
     headers: Vec<(String, String)>,
     environment: Option<String>,
     contact_id: Option<String>,
+    record_content: bool,
 }
 
 impl Default for ClientBuilder {
@@ -261,6 +265,7 @@ impl Default for ClientBuilder {
             headers: Vec::new(),
             environment: None,
             contact_id: None,
+            record_content: false,
         }
     }
 }
@@ -407,6 +412,16 @@ impl ClientBuilder {
         self
     }
 
+    /// Records prompt and completion text on each call's span (default
+    /// `false`): `gen_ai.input.messages` (the request's messages) and
+    /// `gen_ai.output.messages` (the answer's), as JSON text. Turn it on only
+    /// where traces may hold what users and models write; the API key is
+    /// never recorded either way. See the crate's README, "Observability".
+    pub fn record_content(mut self, record: bool) -> Self {
+        self.record_content = record;
+        self
+    }
+
     /// Checks the settings and builds the client. A bad setting is an [`Error::Config`].
     pub fn build(self) -> Result<Client, Error> {
         let key = self.api_key.ok_or_else(|| {
@@ -458,6 +473,7 @@ impl ClientBuilder {
                 stream_deadline: self.stream_deadline,
                 retry: self.retry,
                 environment: self.environment,
+                record_content: self.record_content,
                 generated: Default::default(),
             }),
         })

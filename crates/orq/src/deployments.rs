@@ -19,6 +19,7 @@
 use std::future::Future;
 use std::marker::PhantomData;
 use std::num::NonZeroU32;
+use std::time::Instant;
 
 use futures::Stream;
 use orq_api::types::{
@@ -34,6 +35,7 @@ use crate::error::Error;
 use crate::request::{Identity, KnowledgeFilter, Thread};
 use crate::retry::Operation;
 use crate::stream::ChunkStream;
+use crate::telemetry::{self, Op, StreamTelemetry};
 
 /// The context field the service reads the environment from.
 const ENVIRONMENTS: &str = "environments";
@@ -297,8 +299,9 @@ impl ListRequest<Client> {
         let limit = self.checked_limit()?;
         let paging = &self.paging;
         let (after, before) = (paging.starting_after.as_deref(), paging.ending_before.as_deref());
+        let span = telemetry::call_span(Op::List, None);
         self.client
-            .execute("list", Operation::Read, &self.options, Json::new(), |api| async move {
+            .execute(Op::List.name(), Operation::Read, &self.options, &span, Json::new(), |api| async move {
                 api.deployments_list(before, limit, after).await
             })
             .await
@@ -399,10 +402,16 @@ impl ListVersionsRequest<Client> {
         let paging = &self.paging;
         let (after, before) = (paging.starting_after.as_deref(), paging.ending_before.as_deref());
         let (key, variant) = (self.key_or_id.as_str(), self.variant_id.as_deref());
+        let span = telemetry::call_span(Op::ListVersions, Some(key));
         self.client
-            .execute("list_versions", Operation::Read, &self.options, Json::new(), |api| async move {
-                api.deployments_list_versions(key, before, limit, after, variant).await
-            })
+            .execute(
+                Op::ListVersions.name(),
+                Operation::Read,
+                &self.options,
+                &span,
+                Json::new(),
+                |api| async move { api.deployments_list_versions(key, before, limit, after, variant).await },
+            )
             .await
             .map(|page| page.map_or_else(empty_versions_page, |page| page.into_inner()))
     }
@@ -762,12 +771,25 @@ impl DeploymentCall<GetConfig> {
         async move {
             prepared?;
             let body = &self.body;
-            self.client
-                .execute("get_config", Operation::Read, &self.options, Json::new(), |api| async move {
-                    api.deployments_get_config(body).await
-                })
+            let span = telemetry::call_span(Op::GetConfig, Some(&body.key));
+            let config = self
+                .client
+                .execute(
+                    Op::GetConfig.name(),
+                    Operation::Read,
+                    &self.options,
+                    &span,
+                    Json::new(),
+                    |api| async move { api.deployments_get_config(body).await },
+                )
                 .await
-                .map(|value| value.map(|value| value.into_inner()))
+                .map(|value| value.map(|value| value.into_inner()));
+            if let Ok(Some(config)) = &config
+                && !span.is_disabled()
+            {
+                telemetry::record_config(&span, config);
+            }
+            config
         }
     }
 }
@@ -780,12 +802,29 @@ impl DeploymentCall<Invoke> {
         async move {
             prepared?;
             let body = &self.body;
-            self.client
-                .execute("invoke", Operation::Generate, &self.options, Json::new(), |api| async move {
-                    api.deployments_invoke(None, None, body).await
-                })
+            let span = telemetry::call_span(Op::Invoke, Some(&body.key));
+            let content = !span.is_disabled() && self.client.inner.record_content;
+            if content {
+                telemetry::record_input(&span, body);
+            }
+            let response = self
+                .client
+                .execute(
+                    Op::Invoke.name(),
+                    Operation::Generate,
+                    &self.options,
+                    &span,
+                    Json::new(),
+                    |api| async move { api.deployments_invoke(None, None, body).await },
+                )
                 .await
-                .map(|value| value.map(|value| value.into_inner()))
+                .map(|value| value.map(|value| value.into_inner()));
+            if let Ok(Some(response)) = &response
+                && !span.is_disabled()
+            {
+                telemetry::record_invoke(&span, response, content);
+            }
+            response
         }
     }
 }
@@ -804,12 +843,28 @@ impl DeploymentCall<StreamOp> {
             let body = &self.body;
             let client = &self.client;
             let idle = client.inner.stream_idle_timeout;
+            let span = telemetry::call_span(Op::Stream, Some(&body.key));
+            // Time to first chunk counts from here; read only when the span is recorded.
+            let started = (!span.is_disabled()).then(Instant::now);
+            let content = !span.is_disabled() && client.inner.record_content;
+            if content {
+                telemetry::record_input(&span, body);
+            }
             let response = client
-                .execute("stream", Operation::Generate, &self.options, EventStream, |api| async move {
-                    api.deployments_stream(None, None, body).await
-                })
+                .execute(
+                    Op::Stream.name(),
+                    Operation::Generate,
+                    &self.options,
+                    &span,
+                    EventStream,
+                    |api| async move { api.deployments_stream(None, None, body).await },
+                )
                 .await?;
-            let Some(response) = response else { return Ok(empty_stream(idle)) };
+            // The span lives on in the stream, until it ends or is dropped.
+            let telemetry = started.and_then(|started| StreamTelemetry::new(span, started, content));
+            let Some(response) = response else {
+                return Ok(empty_stream(idle).with_telemetry(telemetry));
+            };
             let request_id = crate::error::request_id(response.headers());
             let inner = &client.inner;
             Ok(ChunkStream::new(
@@ -818,7 +873,8 @@ impl DeploymentCall<StreamOp> {
                 inner.max_event_size,
                 inner.stream_deadline,
                 request_id,
-            ))
+            )
+            .with_telemetry(telemetry))
         }
     }
 }

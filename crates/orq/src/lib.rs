@@ -63,6 +63,7 @@ mod error;
 pub mod request;
 mod retry;
 mod stream;
+mod telemetry;
 
 pub use client::{
     ApiKey, Client, ClientBuilder, DEFAULT_BASE_URL, DEFAULT_CONNECT_TIMEOUT, DEFAULT_MAX_ERROR_BODY_SIZE,

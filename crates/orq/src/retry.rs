@@ -295,12 +295,13 @@ impl From<Error> for Failure {
 }
 
 /// Runs `attempt` until it succeeds, fails for good, or the policy gives up.
-/// `attempt` gets the attempt number, starting at 1.
+/// `attempt` gets the attempt number, starting at 1. Returns the last
+/// attempt's result and the number of attempts made.
 pub(crate) async fn run<T, F, Fut>(
     policy: &RetryPolicy,
     operation: Operation,
     mut attempt: F,
-) -> Result<T, Error>
+) -> (Result<T, Error>, u32)
 where
     F: FnMut(u32) -> Fut,
     Fut: Future<Output = Result<T, Failure>>,
@@ -311,19 +312,19 @@ where
     let mut number = 1;
     loop {
         let failure = match attempt(number).await {
-            Ok(value) => return Ok(value),
+            Ok(value) => return (Ok(value), number),
             Err(failure) => failure,
         };
         if !policy.allows_retry(operation, &failure) {
-            return Err(failure.error);
+            return (Err(failure.error), number);
         }
         let Some(backoff) = schedule.get_or_insert_with(|| policy.schedule()).next() else {
-            return Err(failure.error);
+            return (Err(failure.error), number);
         };
         let wait = failure.retry_after.map(|asked| asked.min(policy.max_retry_after)).unwrap_or(backoff);
         let too_late = |limit| started.elapsed().checked_add(wait).is_none_or(|total| total > limit);
         if policy.max_elapsed.is_some_and(too_late) {
-            return Err(failure.error);
+            return (Err(failure.error), number);
         }
         tracing::debug!(attempt = number, wait_ms = wait.as_millis() as u64, error = %failure.error, "retrying");
         tokio::time::sleep(wait).await;

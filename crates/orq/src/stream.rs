@@ -32,6 +32,7 @@ use serde_json::Value;
 use tokio::time::{Instant, Sleep};
 
 use crate::error::{Error, StreamError, TransportError, excerpt};
+use crate::telemetry::StreamTelemetry;
 
 /// The largest event (the bytes of its lines) a stream accepts by default: 16 MiB.
 ///
@@ -69,6 +70,9 @@ pub struct ChunkStream {
     deadline: Option<Timer>,
     request_id: Option<String>,
     finished: bool,
+    /// The call's span and what it records, when a subscriber wants it:
+    /// `None` costs the hot path one check per item.
+    telemetry: Option<StreamTelemetry>,
 }
 
 impl std::fmt::Debug for ChunkStream {
@@ -132,7 +136,14 @@ impl ChunkStream {
             deadline: None,
             request_id,
             finished: false,
+            telemetry: None,
         }
+    }
+
+    /// Hands the call's span to the stream, which records on it and ends it.
+    pub(crate) fn with_telemetry(mut self, telemetry: Option<StreamTelemetry>) -> Self {
+        self.telemetry = telemetry;
+        self
     }
 
     /// Sets the largest event this stream accepts, in bytes of its lines
@@ -231,6 +242,35 @@ impl Stream for ChunkStream {
 
     fn poll_next(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Self::Item>> {
         let this = self.get_mut();
+        let item = this.poll_item(cx);
+        if let Some(telemetry) = &mut this.telemetry {
+            match &item {
+                Poll::Ready(Some(Ok(chunk))) => telemetry.on_chunk(chunk),
+                Poll::Ready(Some(Err(error))) => {
+                    telemetry.end(Some(error));
+                    this.telemetry = None;
+                }
+                Poll::Ready(None) => {
+                    telemetry.end(None);
+                    this.telemetry = None;
+                }
+                Poll::Pending => {}
+            }
+        }
+        item
+    }
+
+    fn size_hint(&self) -> (usize, Option<usize>) {
+        if self.finished { (0, Some(0)) } else { (0, None) }
+    }
+}
+
+impl ChunkStream {
+    /// The next item: [`Stream::poll_next`] without the telemetry. Inlined,
+    /// so the chunk is built where `poll_next` returns it.
+    #[inline(always)]
+    fn poll_item(&mut self, cx: &mut Context<'_>) -> Poll<Option<Result<StreamChunk, Error>>> {
+        let this = self;
         if this.finished {
             return Poll::Ready(None);
         }
@@ -294,10 +334,6 @@ impl Stream for ChunkStream {
                 }
             }
         }
-    }
-
-    fn size_hint(&self) -> (usize, Option<usize>) {
-        if self.finished { (0, Some(0)) } else { (0, None) }
     }
 }
 

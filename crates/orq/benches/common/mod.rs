@@ -20,10 +20,41 @@ fn stay_on_one_core() {
 }
 
 /// Starts a bench: keeps it on one core and returns its arguments (without
-/// the `--bench` that `cargo bench` passes).
+/// the `--bench` that `cargo bench` passes). With `ORQ_BENCH_SUBSCRIBER=discard`
+/// the whole run has a subscriber that wants every span and event and keeps
+/// none: what the SDK's spans cost when something listens. Set for the
+/// process, before any callsite is reached, so no interest is cached without it.
 pub fn start() -> Vec<String> {
     stay_on_one_core();
+    if std::env::var("ORQ_BENCH_SUBSCRIBER").is_ok_and(|mode| mode == "discard") {
+        tracing::subscriber::set_global_default(Discard).expect("the first subscriber of the process");
+        eprintln!("with a subscriber that discards every span and event");
+    }
     std::env::args().skip(1).filter(|a| a != "--bench").collect()
+}
+
+/// A subscriber that is interested in everything and keeps nothing: spans
+/// are made and recorded on, events are built, and all of it is dropped.
+struct Discard;
+
+impl tracing::Subscriber for Discard {
+    fn enabled(&self, _: &tracing::Metadata<'_>) -> bool {
+        true
+    }
+
+    fn new_span(&self, _: &tracing::span::Attributes<'_>) -> tracing::span::Id {
+        tracing::span::Id::from_u64(1)
+    }
+
+    fn record(&self, _: &tracing::span::Id, _: &tracing::span::Record<'_>) {}
+
+    fn record_follows_from(&self, _: &tracing::span::Id, _: &tracing::span::Id) {}
+
+    fn event(&self, _: &tracing::Event<'_>) {}
+
+    fn enter(&self, _: &tracing::span::Id) {}
+
+    fn exit(&self, _: &tracing::span::Id) {}
 }
 
 /// CPU time of the calling thread.
