@@ -495,6 +495,30 @@ async fn the_typed_mock_helper_matches_the_query_sent() {
 }
 
 #[tokio::test]
+async fn the_typed_mock_helper_matches_keys_that_need_escaping_and_only_them() {
+    let empty: DeploymentVersionList = serde_json::from_value(empty_page()).unwrap();
+    for key in ["a/b", "team a/bot%1 ü", "a.b", "(x)[y]*"] {
+        let server = MockServer::start_async().await;
+        let matched = server.deployments_list_versions(|when, then| {
+            when.key_or_id(key);
+            then.ok(&empty);
+        });
+        let got = client(server.base_url()).deployments().list_versions(key).send().await;
+        assert!(got.is_ok(), "{key}: {got:?}");
+        matched.assert_calls_async(1).await;
+    }
+    // `.` is a character of the key, not a regex wildcard.
+    let server = MockServer::start_async().await;
+    let matched = server.deployments_list_versions(|when, then| {
+        when.key_or_id("a.b");
+        then.ok(&empty);
+    });
+    let missed = client(server.base_url()).deployments().list_versions("aXb").send().await;
+    assert!(matches!(missed, Err(Error::Api { .. })), "{missed:?}");
+    matched.assert_calls_async(0).await;
+}
+
+#[tokio::test]
 async fn the_key_or_id_is_sent_as_one_escaped_path_segment() {
     let recorder = UriRecorder::start(200, empty_page()).await;
     let client = recorder.client();

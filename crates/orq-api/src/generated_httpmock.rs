@@ -300,7 +300,10 @@ pub mod operations {
 
         pub fn key_or_id(self, value: &str) -> Self {
             let re = regex::Regex::new(
-                    &format!("^/v2/deployments/{}/versions$", value.to_string()),
+                    &format!(
+                        "^/v2/deployments/{}/versions$", regex::escape(&
+                        progenitor_client::encode_path(& value.to_string()))
+                    ),
                 )
                 .unwrap();
             Self(self.0.path_matches(re))

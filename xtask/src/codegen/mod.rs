@@ -5,7 +5,7 @@
 //! - `crates/orq-api/src/generated.rs`: progenitor's client and types, changed as
 //!   listed below, plus the `open_unions`, `lenient` and `open_enums` modules;
 //! - `crates/orq-api/src/generated_httpmock.rs`: progenitor's typed httpmock helpers,
-//!   unchanged.
+//!   with one pass (`escaped_mock_path_parameters`, below).
 //!
 //! # What differs from plain progenitor
 //!
@@ -23,8 +23,9 @@
 //! Through passes over the parsed client ([`passes`], [`lenient`]), each finding its
 //! code by syntax and failing, naming itself, when it finds none:
 //! - `lenient_integers`: every integer field of a generated struct also accepts a
-//!   number with no fractional part (`3.0`), which JSON producers are free to send;
-//!   the spec declares counts and positions `integer` where upstream says `number`.
+//!   number with no fractional part (`3.0`), which JSON producers are free to send.
+//!   (Counts the service sends are `Count`, any number; the integers left are
+//!   fields of requests, such as a document's page number.)
 //! - `without_api_version_header`: the `api-version` header progenitor derives from
 //!   `info.version` is dropped (no spec declares it).
 //! - `parsed_operation_urls`: each operation's URL comes from `Client::operation_url`
@@ -41,6 +42,12 @@
 //!   reading and setting. typify's type patches reach types but not enum variants,
 //!   hence a pass. Response types stay exhaustive: users read them, and the mock
 //!   server builds them.
+//!
+//! One pass over the httpmock helpers:
+//! - `escaped_mock_path_parameters`: a path parameter's matcher (`key_or_id`)
+//!   compares with the value percent-encoded as the client sends it, and
+//!   regex-escaped, instead of the raw value inside a regex (which missed `a/b`
+//!   and read `.` or `(` as a pattern).
 //!
 //! Emitted by us:
 //! - Open enums ([`open_enums`]): a component schema with `x-orq-open: true` and an
@@ -211,6 +218,10 @@ pub fn generate(spec_path: &Path) -> Result<Vec<(String, String)>, String> {
         #lenient
     };
     let mock = generator.httpmock(&spec, "crate").map_err(|e| format!("progenitor httpmock: {e}"))?;
+    let mut mock: syn::File =
+        syn::parse2(mock).map_err(|e| format!("progenitor's httpmock output does not parse: {e}"))?;
+    passes::escaped_mock_path_parameters(&mut mock)?;
+    let mock = quote::ToTokens::to_token_stream(&mock);
 
     Ok(vec![
         (GENERATED.to_string(), format!("{}\n{}", format_file(generated)?, open_enums::module(&open_enums))),

@@ -177,3 +177,59 @@ pub(super) fn types_module(file: &mut syn::File) -> Result<&mut Vec<syn::Item>, 
         })
         .ok_or_else(|| "progenitor output has no `types` module".to_string())
 }
+
+/// In the httpmock helpers: a path parameter's matcher compares the request
+/// path with the value as given, inside a regex. A request carries the value
+/// percent-encoded as one path segment, and regex characters in it (`.`, `(`)
+/// would be read as a pattern, so the helper would miss `a/b` and panic on
+/// `(`. Each `format!("^/.../{}...$", value.to_string())` gets the value
+/// encoded as the client encodes it, then regex-escaped.
+pub(super) fn escaped_mock_path_parameters(file: &mut syn::File) -> Result<(), String> {
+    struct Escape(usize);
+
+    impl syn::visit_mut::VisitMut for Escape {
+        fn visit_expr_macro_mut(&mut self, call: &mut syn::ExprMacro) {
+            if let Some(tokens) = escaped_path_regex(&call.mac) {
+                call.mac.tokens = tokens;
+                self.0 += 1;
+            }
+            syn::visit_mut::visit_expr_macro_mut(self, call);
+        }
+    }
+
+    let mut escape = Escape(0);
+    syn::visit_mut::VisitMut::visit_file_mut(&mut escape, file);
+    matched(
+        "escaped_mock_path_parameters",
+        "`format!(\"^/...{}...$\", value.to_string())` path matcher",
+        escape.0,
+    )
+}
+
+/// The arguments of `format!("^/...$", value.to_string(), ...)` with each
+/// `value.to_string()` encoded and escaped, or `None` for any other macro.
+fn escaped_path_regex(mac: &syn::Macro) -> Option<proc_macro2::TokenStream> {
+    if !mac.path.is_ident("format") {
+        return None;
+    }
+    let args = mac
+        .parse_body_with(syn::punctuated::Punctuated::<syn::Expr, syn::Token![,]>::parse_terminated)
+        .ok()?;
+    let mut args = args.into_iter();
+    let Some(syn::Expr::Lit(syn::ExprLit { lit: syn::Lit::Str(pattern), .. })) = args.next() else {
+        return None;
+    };
+    let text = pattern.value();
+    if !(text.starts_with("^/") && text.ends_with('$')) {
+        return None;
+    }
+    let values: Vec<syn::Expr> = args.collect();
+    let is_to_string = |arg: &syn::Expr| matches!(arg, syn::Expr::MethodCall(call) if call.method == "to_string" && call.args.is_empty());
+    if values.is_empty() || !values.iter().all(is_to_string) {
+        return None;
+    }
+    let escaped = values.iter().map(|value| {
+        quote::quote! { regex::escape(&progenitor_client::encode_path(&#value)) }
+    });
+    Some(quote::quote! { #pattern, #(#escaped),* })
+}

@@ -2,7 +2,8 @@ use super::lenient::lenient_integers;
 use super::open_enums::variant_name;
 use super::open_unions::check_response_unions_are_open;
 use super::passes::{
-    header_maps_allocated_on_use, non_exhaustive_requests, parsed_operation_urls, without_api_version_header,
+    escaped_mock_path_parameters, header_maps_allocated_on_use, non_exhaustive_requests,
+    parsed_operation_urls, without_api_version_header,
 };
 use super::*;
 
@@ -99,11 +100,12 @@ fn a_pass_that_matches_nothing_fails_naming_itself() {
         }
     };
     type Pass = fn(&mut syn::File) -> Result<(), String>;
-    let passes: [(&str, Pass); 4] = [
+    let passes: [(&str, Pass); 5] = [
         ("lenient_integers", lenient_integers),
         ("without_api_version_header", without_api_version_header),
         ("parsed_operation_urls", parsed_operation_urls),
         ("header_maps_allocated_on_use", header_maps_allocated_on_use),
+        ("escaped_mock_path_parameters", escaped_mock_path_parameters),
     ];
     for (name, pass) in passes {
         let err = pass(&mut file).unwrap_err();
@@ -111,6 +113,27 @@ fn a_pass_that_matches_nothing_fails_naming_itself() {
     }
     let err = non_exhaustive_requests(&mut file, &requests).unwrap_err();
     assert!(err.contains("`non_exhaustive_requests` matched nothing"), "{err}");
+}
+
+#[test]
+fn mock_path_parameters_are_encoded_then_escaped() {
+    let mut file: syn::File = syn::parse_quote! {
+        impl When {
+            pub fn key_or_id(self, value: &str) -> Self {
+                let re = regex::Regex::new(&format!("^/v2/deployments/{}/versions$", value.to_string())).unwrap();
+                let other = format!("{}/v2/deployments", value.to_string());
+                Self(self.0.path_matches(re))
+            }
+        }
+    };
+    escaped_mock_path_parameters(&mut file).unwrap();
+    let text = quote::ToTokens::to_token_stream(&file).to_string().replace(' ', "");
+    assert!(
+        text.contains(r#"format!("^/v2/deployments/{}/versions$",regex::escape(&progenitor_client::encode_path(&value.to_string())))"#),
+        "{text}"
+    );
+    // A format that is no anchored path pattern is left alone.
+    assert!(text.contains(r#"format!("{}/v2/deployments",value.to_string())"#), "{text}");
 }
 
 #[test]
