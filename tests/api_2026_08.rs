@@ -10,15 +10,15 @@
 //! 4. orq-mock speaks the 2026-08 API: mock_response, include_usage, telemetry,
 //!    identity / thread / filter recorded, a malformed filter answered 400.
 
-use std::path::PathBuf;
-use std::sync::{Arc, Mutex, OnceLock};
+use std::sync::OnceLock;
 
-use httpmock::{HttpMockRequest, HttpMockResponse, Method, MockServer};
+use httpmock::{Method, MockServer};
+use orq::Client;
 use orq::request::{Condition, Conditions, Identity, KnowledgeFilter, Thread};
 use orq::types::{Count, DeploymentRequest, Message, StreamChunk};
-use orq::{Client, Error};
 use orq_api::mock::MockServerExt;
 use orq_mock::MockOrq;
+use orq_tests::{Recording, Reference};
 use serde_json::{Value, json};
 
 const KEY: &str = "sk-orq-test-2026-08";
@@ -41,78 +41,29 @@ fn invoke_answer() -> Value {
     })
 }
 
-/// A loopback server that answers every invoke with [`invoke_answer`] and keeps the bodies.
-struct Recording {
-    server: MockServer,
-    bodies: Arc<Mutex<Vec<Value>>>,
-}
-
-impl Recording {
-    async fn start() -> Recording {
-        let server = MockServer::start_async().await;
-        let bodies = Arc::new(Mutex::new(Vec::new()));
-        let seen = bodies.clone();
-        server
-            .mock_async(move |when, then| {
-                when.method(Method::POST).path(INVOKE);
-                then.respond_with(move |request: &HttpMockRequest| {
-                    let body = serde_json::from_slice(request.body_ref()).expect("the body is JSON");
-                    seen.lock().unwrap().push(body);
-                    HttpMockResponse::builder()
-                        .status(200)
-                        .header("content-type", "application/json")
-                        .body(invoke_answer().to_string())
-                        .build()
-                });
-            })
-            .await;
-        Recording { server, bodies }
-    }
-
-    fn client(&self) -> Client {
-        client(self.server.base_url())
-    }
-
-    fn bodies(&self) -> Vec<Value> {
-        self.bodies.lock().unwrap().clone()
-    }
-}
-
 // ------------------------------------------------ the 2026-08 reference schema
 
-/// The request body schema of invoke in the 2026-08 reference, compiled; `None`
-/// (with a note) when the reference is not beside the repository.
-fn reference_schema() -> Option<&'static (boon::Schemas, boon::SchemaIndex)> {
-    static SCHEMA: OnceLock<Option<(boon::Schemas, boon::SchemaIndex)>> = OnceLock::new();
-    SCHEMA
-        .get_or_init(|| {
-            let path = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-                .join("../../shared/reference/orq-openapi-2026-08.yaml");
-            let Ok(text) = std::fs::read_to_string(&path) else {
-                eprintln!("note: {} not found; request bodies checked for exact JSON only", path.display());
-                return None;
-            };
-            let document: Value = serde_norway::from_str(&text).expect("the reference is YAML");
-            let mut compiler = boon::Compiler::new();
-            compiler.set_default_draft(boon::Draft::V2020_12);
-            compiler.add_resource("urn:orq:openapi-2026-08", document).expect("the reference loads");
-            let mut schemas = boon::Schemas::new();
-            let index = compiler
-                .compile("urn:orq:openapi-2026-08#/components/schemas/InvokeDeploymentRequest", &mut schemas)
-                .expect("the invoke request schema compiles");
-            Some((schemas, index))
-        })
-        .as_ref()
+/// The invoke request body schema of the references.
+const REQUEST: &str = "/components/schemas/InvokeDeploymentRequest";
+
+/// The 2026-08 reference, compiled; `None` (with a note) when it is not beside
+/// the repository.
+fn reference() -> Option<&'static Reference> {
+    static REFERENCE: OnceLock<Option<Reference>> = OnceLock::new();
+    REFERENCE.get_or_init(|| Reference::load("2026-08", &[REQUEST])).as_ref()
 }
 
 /// Fails unless `body` is valid under the 2026-08 invoke request schema (when present).
 #[track_caller]
 fn assert_valid_2026_08(body: &Value) {
-    if let Some((schemas, index)) = reference_schema()
-        && let Err(error) = schemas.validate(body, *index)
-    {
-        panic!("not valid under the 2026-08 schema: {error:#}\n{body:#}");
+    if let Some(reference) = reference() {
+        reference.assert_valid(REQUEST, body);
     }
+}
+
+/// A server answering every invoke with [`invoke_answer`], keeping the bodies.
+async fn recording() -> Recording {
+    Recording::start(invoke_answer()).await
 }
 
 /// Sends `call` and returns the body that arrived, after checking it against the
@@ -121,11 +72,7 @@ async fn sent_body(
     recording: &Recording,
     call: orq::deployments::DeploymentCall<orq::deployments::Invoke>,
 ) -> Value {
-    let before = recording.bodies().len();
-    call.send().await.expect("invoke succeeds");
-    let bodies = recording.bodies();
-    assert_eq!(bodies.len(), before + 1, "exactly one request");
-    let body = bodies.last().cloned().expect("a body");
+    let body = recording.sent_body(call).await;
     assert_valid_2026_08(&body);
     body
 }
@@ -134,8 +81,8 @@ async fn sent_body(
 
 #[tokio::test]
 async fn identity_is_sent_exactly() {
-    let recording = Recording::start().await;
-    let client = recording.client();
+    let recording = recording().await;
+    let client = client(recording.base_url());
     let full = Identity::new("contact-42")
         .display_name("Ada Lovelace")
         .email("ada@example.com")
@@ -168,8 +115,8 @@ async fn identity_is_sent_exactly() {
 
 #[tokio::test]
 async fn thread_is_sent_exactly() {
-    let recording = Recording::start().await;
-    let client = recording.client();
+    let recording = recording().await;
+    let client = client(recording.base_url());
     let body = sent_body(
         &recording,
         client.deployments().invoke("bot").thread(Thread::new("ticket-1").tag("billing").tags(["urgent"])),
@@ -185,8 +132,8 @@ async fn thread_is_sent_exactly() {
 
 #[tokio::test]
 async fn include_usage_and_mock_response_are_invoke_options() {
-    let recording = Recording::start().await;
-    let client = recording.client();
+    let recording = recording().await;
+    let client = client(recording.base_url());
     let body = sent_body(&recording, client.deployments().invoke("bot").include_usage(true)).await;
     assert_eq!(
         body,
@@ -212,8 +159,8 @@ async fn include_usage_and_mock_response_are_invoke_options() {
 
 #[tokio::test]
 async fn every_filter_operator_is_sent_exactly() {
-    let recording = Recording::start().await;
-    let client = recording.client();
+    let recording = recording().await;
+    let client = client(recording.base_url());
     let cases: Vec<(KnowledgeFilter, Value)> = vec![
         (
             Conditions::new()
@@ -271,8 +218,8 @@ async fn every_filter_operator_is_sent_exactly() {
 
 #[tokio::test]
 async fn the_2026_08_parts_and_cache_control_are_sent_as_built() {
-    let recording = Recording::start().await;
-    let client = recording.client();
+    let recording = recording().await;
+    let client = client(recording.base_url());
     let cache = json!({"type": "ephemeral", "ttl": "1h"});
     let messages = json!([
         {"role": "system", "content": [{"type": "text", "text": "Be brief.", "cache_control": cache}]},
@@ -298,9 +245,8 @@ async fn the_2026_08_parts_and_cache_control_are_sent_as_built() {
 
 #[tokio::test]
 async fn everything_at_once_is_valid_under_the_2026_08_schema() {
-    let recording = Recording::start().await;
-    let call = recording
-        .client()
+    let recording = recording().await;
+    let call = client(recording.base_url())
         .deployments()
         .invoke("bot")
         .input("name", "Ada")
@@ -319,14 +265,14 @@ async fn everything_at_once_is_valid_under_the_2026_08_schema() {
     assert_eq!(body["knowledge_filter"], json!({"and": [{"topic": {"eq": "orders"}}]}));
 
     // The schema check bites: bodies the 2026-08 API refuses fail it.
-    if let Some((schemas, index)) = reference_schema() {
+    if let Some(reference) = reference() {
         for bad in [
             json!({"key": "bot", "identity": {"display_name": "no id"}}),
             json!({"key": "bot", "thread": {"id": 1}}),
             json!({"key": "bot", "knowledge_filter": {"a": {"in": "x"}}}),
             json!({"key": "bot", "invoke_options": {"include_usage": "yes"}}),
         ] {
-            assert!(schemas.validate(&bad, *index).is_err(), "accepted: {bad}");
+            assert!(reference.validate(REQUEST, &bad).is_err(), "accepted: {bad}");
         }
     }
 }
@@ -337,18 +283,7 @@ async fn everything_at_once_is_valid_under_the_2026_08_schema() {
 async fn rejected(
     call: impl FnOnce(Client) -> orq::deployments::DeploymentCall<orq::deployments::Invoke>,
 ) -> String {
-    let server = MockServer::start_async().await;
-    let any = server
-        .mock_async(|_, then| {
-            then.status(200).header("content-type", "application/json").body(invoke_answer().to_string());
-        })
-        .await;
-    let result = call(client(server.base_url())).send().await;
-    assert_eq!(any.calls_async().await, 0, "an invalid request reached the server");
-    match result {
-        Err(Error::InvalidRequest(message)) => message,
-        other => panic!("expected Error::InvalidRequest, got {other:?}"),
-    }
+    orq_tests::rejected_before_sending(|url| call(client(url))).await
 }
 
 #[tokio::test]

@@ -19,7 +19,6 @@
 //!    and from a stream.
 
 use std::num::NonZeroU32;
-use std::path::PathBuf;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, OnceLock};
 use std::time::Duration;
@@ -34,6 +33,7 @@ use orq::types::{
 use orq::{Client, Error, RetryPolicy};
 use orq_api::mock::MockServerExt;
 use orq_mock::{Deployment, MockOrq};
+use orq_tests::{Recording, Reference};
 use serde_json::{Value, json};
 
 const KEY: &str = "sk-orq-test-2026-10";
@@ -73,61 +73,32 @@ fn named(from: u32, to: u32) -> Vec<String> {
 
 // ------------------------------------------------ the 2026-10 reference schema
 
-/// The 2026-10 reference, compiled: the invoke request body and the 200 body
-/// of list_versions.
-struct Reference {
-    schemas: boon::Schemas,
-    request: boon::SchemaIndex,
-    versions: boon::SchemaIndex,
-}
+/// The invoke request body schema of the reference.
+const REQUEST: &str = "/components/schemas/InvokeDeploymentRequest";
+/// The 200 body of list_versions.
+const VERSIONS_PAGE: &str =
+    "/paths/~1v2~1deployments~1%7BkeyOrID%7D~1versions/get/responses/200/content/application~1json/schema";
 
-/// The compiled reference; `None` (with a note) when it is not beside the repository.
+/// The 2026-10 reference, compiled; `None` (with a note) when it is not beside
+/// the repository.
 fn reference() -> Option<&'static Reference> {
     static REFERENCE: OnceLock<Option<Reference>> = OnceLock::new();
-    REFERENCE
-        .get_or_init(|| {
-            let path = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-                .join("../../shared/reference/orq-openapi-2026-10.yaml");
-            let Ok(text) = std::fs::read_to_string(&path) else {
-                eprintln!("note: {} not found; bodies checked for exact JSON only", path.display());
-                return None;
-            };
-            let document: Value = serde_norway::from_str(&text).expect("the reference is YAML");
-            let mut compiler = boon::Compiler::new();
-            compiler.set_default_draft(boon::Draft::V2020_12);
-            compiler.add_resource("urn:orq:openapi-2026-10", document).expect("the reference loads");
-            let mut schemas = boon::Schemas::new();
-            let request = compiler
-                .compile("urn:orq:openapi-2026-10#/components/schemas/InvokeDeploymentRequest", &mut schemas)
-                .expect("the invoke request schema compiles");
-            let versions = compiler
-                .compile(
-                    "urn:orq:openapi-2026-10#/paths/~1v2~1deployments~1%7BkeyOrID%7D~1versions/get/responses/200/content/application~1json/schema",
-                    &mut schemas,
-                )
-                .expect("the list_versions response schema compiles");
-            Some(Reference { schemas, request, versions })
-        })
-        .as_ref()
+    REFERENCE.get_or_init(|| Reference::load("2026-10", &[REQUEST, VERSIONS_PAGE])).as_ref()
 }
 
 /// Fails unless `body` is valid under the 2026-10 invoke request schema (when present).
 #[track_caller]
 fn assert_valid_request(body: &Value) {
-    if let Some(reference) = reference()
-        && let Err(error) = reference.schemas.validate(body, reference.request)
-    {
-        panic!("not a valid 2026-10 request: {error:#}\n{body:#}");
+    if let Some(reference) = reference() {
+        reference.assert_valid(REQUEST, body);
     }
 }
 
 /// Fails unless `body` is a valid 2026-10 list_versions answer (when the reference is present).
 #[track_caller]
 fn assert_valid_versions_page(body: &Value) {
-    if let Some(reference) = reference()
-        && let Err(error) = reference.schemas.validate(body, reference.versions)
-    {
-        panic!("not a valid 2026-10 list_versions answer: {error:#}\n{body:#}");
+    if let Some(reference) = reference() {
+        reference.assert_valid(VERSIONS_PAGE, body);
     }
 }
 
@@ -891,53 +862,20 @@ async fn a_401_json_body_is_readable_on_list_invoke_and_stream() {
 
 // -------------------------------------------------- 5. the new request fields
 
-/// A loopback server that answers every invoke with [`invoke_answer`] and keeps the bodies.
-struct Recording {
-    server: MockServer,
-    bodies: Arc<Mutex<Vec<Value>>>,
+/// A server answering every invoke with [`invoke_answer`], keeping the bodies.
+async fn recording() -> Recording {
+    Recording::start(invoke_answer()).await
 }
 
-impl Recording {
-    async fn start() -> Recording {
-        let server = MockServer::start_async().await;
-        let bodies = Arc::new(Mutex::new(Vec::new()));
-        let seen = bodies.clone();
-        server
-            .mock_async(move |when, then| {
-                when.method(Method::POST).path(INVOKE);
-                then.respond_with(move |request: &HttpMockRequest| {
-                    let body = serde_json::from_slice(request.body_ref()).expect("the body is JSON");
-                    seen.lock().unwrap().push(body);
-                    HttpMockResponse::builder()
-                        .status(200)
-                        .header("content-type", "application/json")
-                        .body(invoke_answer().to_string())
-                        .build()
-                });
-            })
-            .await;
-        Recording { server, bodies }
-    }
-
-    fn client(&self) -> Client {
-        client(self.server.base_url())
-    }
-
-    fn bodies(&self) -> Vec<Value> {
-        self.bodies.lock().unwrap().clone()
-    }
-
-    /// Sends `call` and returns the body that arrived, after checking it against
-    /// the 2026-10 schema.
-    async fn sent_body(&self, call: orq::deployments::DeploymentCall<orq::deployments::Invoke>) -> Value {
-        let before = self.bodies().len();
-        call.send().await.expect("invoke succeeds");
-        let bodies = self.bodies();
-        assert_eq!(bodies.len(), before + 1, "exactly one request");
-        let body = bodies.last().cloned().expect("a body");
-        assert_valid_request(&body);
-        body
-    }
+/// Sends `call` and returns the body that arrived, after checking it against
+/// the 2026-10 schema.
+async fn sent_body(
+    recording: &Recording,
+    call: orq::deployments::DeploymentCall<orq::deployments::Invoke>,
+) -> Value {
+    let body = recording.sent_body(call).await;
+    assert_valid_request(&body);
+    body
 }
 
 fn file_by_id() -> Message {
@@ -958,9 +896,10 @@ fn reasoned() -> Message {
 
 #[tokio::test]
 async fn a_file_part_by_file_id_is_sent_exactly() {
-    let recording = Recording::start().await;
+    let recording = recording().await;
     let body =
-        recording.sent_body(recording.client().deployments().invoke("bot").message(file_by_id())).await;
+        sent_body(&recording, client(recording.base_url()).deployments().invoke("bot").message(file_by_id()))
+            .await;
     assert_eq!(
         body,
         json!({"key": "bot", "stream": false, "messages": [{"role": "user", "content": [
@@ -970,15 +909,14 @@ async fn a_file_part_by_file_id_is_sent_exactly() {
     );
     let gs =
         FileData::from_file_id("gs://bucket/a.pdf").with_mime_type("application/pdf").with_filename("a.pdf");
-    let body = recording
-        .sent_body(
-            recording
-                .client()
-                .deployments()
-                .invoke("bot")
-                .message(Message::user(vec![UserContentPart::file(gs)])),
-        )
-        .await;
+    let body = sent_body(
+        &recording,
+        client(recording.base_url())
+            .deployments()
+            .invoke("bot")
+            .message(Message::user(vec![UserContentPart::file(gs)])),
+    )
+    .await;
     assert_eq!(
         body["messages"][0]["content"][0],
         json!({"type": "file", "file": {"file_id": "gs://bucket/a.pdf", "mimeType": "application/pdf", "filename": "a.pdf"}})
@@ -987,9 +925,9 @@ async fn a_file_part_by_file_id_is_sent_exactly() {
 
 #[tokio::test]
 async fn a_google_thought_signature_is_sent_in_extra_content() {
-    let recording = Recording::start().await;
-    let call = recording.client().deployments().invoke("bot").message(signed_tool_call());
-    let body = recording.sent_body(call).await;
+    let recording = recording().await;
+    let call = client(recording.base_url()).deployments().invoke("bot").message(signed_tool_call());
+    let body = sent_body(&recording, call).await;
     assert_eq!(
         body,
         json!({"key": "bot", "stream": false, "messages": [{"role": "assistant", "tool_calls": [{
@@ -1002,7 +940,8 @@ async fn a_google_thought_signature_is_sent_in_extra_content() {
     let both = Message::assistant_tool_calls([AssistantToolCall::function("c2", "f", "{}")
         .with_thought_signature("top")
         .with_google_thought_signature("nested")]);
-    let body = recording.sent_body(recording.client().deployments().invoke("bot").message(both)).await;
+    let body =
+        sent_body(&recording, client(recording.base_url()).deployments().invoke("bot").message(both)).await;
     let call = &body["messages"][0]["tool_calls"][0];
     assert_eq!(
         (call["thought_signature"].clone(), call["extra_content"].clone()),
@@ -1012,9 +951,9 @@ async fn a_google_thought_signature_is_sent_in_extra_content() {
 
 #[tokio::test]
 async fn reasoning_content_is_sent_on_assistant_messages() {
-    let recording = Recording::start().await;
-    let call = recording.client().deployments().invoke("bot").message(reasoned());
-    let body = recording.sent_body(call).await;
+    let recording = recording().await;
+    let call = client(recording.base_url()).deployments().invoke("bot").message(reasoned());
+    let body = sent_body(&recording, call).await;
     assert_eq!(
         body,
         json!({"key": "bot", "stream": false, "messages": [
@@ -1023,20 +962,20 @@ async fn reasoning_content_is_sent_on_assistant_messages() {
     );
     // On other roles it is not set.
     let user = Message::user("Hi").with_reasoning_content("ignored");
-    let body = recording.sent_body(recording.client().deployments().invoke("bot").message(user)).await;
+    let body =
+        sent_body(&recording, client(recording.base_url()).deployments().invoke("bot").message(user)).await;
     assert_eq!(body["messages"], json!([{"role": "user", "content": "Hi"}]));
 }
 
 #[tokio::test]
 async fn the_new_fields_are_sent_in_prefix_messages_too() {
-    let recording = Recording::start().await;
-    let call = recording
-        .client()
+    let recording = recording().await;
+    let call = client(recording.base_url())
         .deployments()
         .invoke("bot")
         .prefix_messages([file_by_id(), signed_tool_call(), reasoned()])
         .message(Message::user("And now?"));
-    let body = recording.sent_body(call).await;
+    let body = sent_body(&recording, call).await;
     assert_eq!(
         body["prefix_messages"],
         json!([
@@ -1059,7 +998,7 @@ async fn the_new_fields_are_sent_in_prefix_messages_too() {
             json!({"key": "bot", "messages": [{"role": "assistant", "tool_calls": [{"id": "c", "type": "function",
                 "function": {"name": "f", "arguments": "{}"}, "extra_content": {"google": {"thought_signature": 1}}}]}]}),
         ] {
-            assert!(reference.schemas.validate(&bad, reference.request).is_err(), "accepted: {bad}");
+            assert!(reference.validate(REQUEST, &bad).is_err(), "accepted: {bad}");
         }
     }
 }
@@ -1068,18 +1007,7 @@ async fn the_new_fields_are_sent_in_prefix_messages_too() {
 async fn rejected(
     call: impl FnOnce(Client) -> orq::deployments::DeploymentCall<orq::deployments::Invoke>,
 ) -> String {
-    let server = MockServer::start_async().await;
-    let any = server
-        .mock_async(|_, then| {
-            then.status(200).header("content-type", "application/json").body(invoke_answer().to_string());
-        })
-        .await;
-    let result = call(client(server.base_url())).send().await;
-    assert_eq!(any.calls_async().await, 0, "an invalid request reached the server");
-    match result {
-        Err(Error::InvalidRequest(message)) => message,
-        other => panic!("expected Error::InvalidRequest, got {other:?}"),
-    }
+    orq_tests::rejected_before_sending(|url| call(client(url))).await
 }
 
 #[tokio::test]
