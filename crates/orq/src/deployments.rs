@@ -189,6 +189,41 @@ impl Deployments<'_, Client> {
     }
 }
 
+/// The page size and cursor setters of a list request (a struct with
+/// `client` and `paging` fields) listing `$item`s, at most `$max` a page.
+macro_rules! paging_options {
+    ($builder:ident <$param:ident>, $item:literal, $max:literal) => {
+        impl<$param> $builder<$param> {
+            #[doc = concat!("Page size, 1 to ", $max, " (the service's default is 10). Other values are")]
+            /// rejected by `send` before anything is sent.
+            pub fn limit(mut self, limit: u32) -> Self {
+                self.paging.limit = Some(limit);
+                self
+            }
+
+            #[doc = concat!("Start the page after the ", $item, " with this id (the last id of the previous")]
+            #[doc = concat!("page): older ", $item, "s.")]
+            pub fn starting_after(mut self, id: impl Into<String>) -> Self {
+                self.paging.starting_after = Some(id.into());
+                self
+            }
+
+            #[doc = concat!("End the page before the ", $item, " with this id (the first id of the next")]
+            #[doc = concat!("page): newer ", $item, "s.")]
+            pub fn ending_before(mut self, id: impl Into<String>) -> Self {
+                self.paging.ending_before = Some(id.into());
+                self
+            }
+
+            /// The client that will send the request.
+            #[cfg_attr(not(feature = "blocking"), allow(dead_code))]
+            pub(crate) fn sender(&self) -> &$param {
+                &self.client
+            }
+        }
+    };
+}
+
 /// A page size and the cursors of a list request.
 #[derive(Debug, Clone, Default)]
 struct Paging {
@@ -251,33 +286,9 @@ pub struct ListRequest<C = Client> {
 }
 
 call_options!(ListRequest<C>);
+paging_options!(ListRequest<C>, "deployment", "200");
 
 impl<C> ListRequest<C> {
-    /// Page size, 1 to 200 (the service's default is 10). Other values are
-    /// rejected by `send` before anything is sent.
-    pub fn limit(mut self, limit: u32) -> Self {
-        self.paging.limit = Some(limit);
-        self
-    }
-
-    /// Start the page after the deployment with this id (the last id of the previous page).
-    pub fn starting_after(mut self, id: impl Into<String>) -> Self {
-        self.paging.starting_after = Some(id.into());
-        self
-    }
-
-    /// End the page before the deployment with this id (the first id of the next page).
-    pub fn ending_before(mut self, id: impl Into<String>) -> Self {
-        self.paging.ending_before = Some(id.into());
-        self
-    }
-
-    /// The client that will send the request.
-    #[cfg_attr(not(feature = "blocking"), allow(dead_code))]
-    pub(crate) fn sender(&self) -> &C {
-        &self.client
-    }
-
     /// The same request, sent by another client.
     #[cfg_attr(not(feature = "blocking"), allow(dead_code))]
     pub(crate) fn with_client<D>(self, client: D) -> ListRequest<D> {
@@ -339,39 +350,13 @@ pub struct ListVersionsRequest<C = Client> {
 }
 
 call_options!(ListVersionsRequest<C>);
+paging_options!(ListVersionsRequest<C>, "version", "50");
 
 impl<C> ListVersionsRequest<C> {
-    /// Page size, 1 to 50 (the service's default is 10). Other values are
-    /// rejected by `send` before anything is sent.
-    pub fn limit(mut self, limit: u32) -> Self {
-        self.paging.limit = Some(limit);
-        self
-    }
-
-    /// Start the page after the version with this id (the last id of the
-    /// previous page): older versions.
-    pub fn starting_after(mut self, id: impl Into<String>) -> Self {
-        self.paging.starting_after = Some(id.into());
-        self
-    }
-
-    /// End the page before the version with this id (the first id of the
-    /// next page): newer versions.
-    pub fn ending_before(mut self, id: impl Into<String>) -> Self {
-        self.paging.ending_before = Some(id.into());
-        self
-    }
-
     /// Only the versions of this variant.
     pub fn variant_id(mut self, id: impl Into<String>) -> Self {
         self.variant_id = Some(id.into());
         self
-    }
-
-    /// The client that will send the request.
-    #[cfg_attr(not(feature = "blocking"), allow(dead_code))]
-    pub(crate) fn sender(&self) -> &C {
-        &self.client
     }
 
     /// The same request, sent by another client.
