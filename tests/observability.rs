@@ -226,6 +226,52 @@ async fn a_stream_dropped_early_ends_its_span_as_dropped() {
 }
 
 #[tokio::test(flavor = "current_thread")]
+async fn a_stream_cut_midway_ends_its_span_with_an_error() {
+    let spans = capture();
+    let mock = mock().await;
+    mock.cut_stream_after(2);
+    let client = client(&mock).build().unwrap();
+    let mut stream = client.deployments().stream("support-bot").send().await.unwrap();
+    let mut items = Vec::new();
+    while let Some(item) = stream.next().await {
+        items.push(item);
+    }
+    drop(stream);
+    assert!(matches!(items.last(), Some(Err(Error::Stream(_)))), "{items:?}");
+    let chunks = items.iter().filter(|item| item.is_ok()).count();
+
+    let span = spans.one("chat support-bot");
+    assert_eq!(text(&span, "orq.stream.outcome"), "error");
+    assert_eq!(int(&span, "orq.stream.chunks"), i64::try_from(chunks).unwrap());
+    assert!(text(&span, "error.type").starts_with("stream."), "{:?}", span.attributes);
+    assert!(matches!(span.status, Status::Error { .. }), "{:?}", span.status);
+    // The answer had started: its status was a success.
+    assert_eq!(int(&span, "http.response.status_code"), 200);
+}
+
+#[tokio::test(flavor = "current_thread")]
+async fn a_retried_call_counts_its_retries_on_one_span() {
+    let spans = capture();
+    let mock = mock().await;
+    mock.fail_next(2, 503).retry_after("0");
+    let client = Client::builder()
+        .api_key(KEY)
+        .base_url(mock.url())
+        .retry(orq::RetryPolicy::default().max_retries(2))
+        .build()
+        .unwrap();
+    client.deployments().list().send().await.unwrap();
+
+    // One span for the call, however many attempts it took.
+    let span = spans.one("orq.deployments.list");
+    assert_eq!(int(&span, "orq.retry_count"), 2);
+    assert_eq!(int(&span, "http.response.status_code"), 200);
+    assert_eq!(attr(&span, "error.type"), None);
+    let failed = span.events.iter().filter(|event| event.name == "orq request failed").count();
+    assert_eq!(failed, 2, "{:?}", span.events.iter().map(|e| e.name.to_string()).collect::<Vec<_>>());
+}
+
+#[tokio::test(flavor = "current_thread")]
 async fn list_get_config_and_list_versions_spans_are_named_after_the_operation() {
     let spans = capture();
     let mock = mock().await;
